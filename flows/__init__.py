@@ -1,0 +1,1 @@
+"""commonground: find common ground in healthcare conversations online (flows and CLI)."""

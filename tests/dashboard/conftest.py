@@ -1,0 +1,235 @@
+"""A small hand-written snapshot for the dashboard tests (no pipeline involved)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import streamlit as st
+
+from warehouse.store import Warehouse
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
+ANALYSIS = "uk-healthcare:2025-03-01T00:00:00:2025-03-08T00:00:00"
+OLD_ANALYSIS = "uk-healthcare:2025-02-22T00:00:00:2025-03-01T00:00:00"
+MODEL = "minilm-heads-test"
+T0 = datetime(2025, 3, 5, 9, 0)
+HOSTILE_BIO = "<script>alert('x')</script> **bold** [link](javascript:alert(1))"
+
+# account_id, handle, display_name, bio, camp_id
+ACCOUNTS = [
+    ("mastodon:1", "@ada@nhs.social", "Dr Ada", "GP in Leeds. Views my own.", 0),
+    ("mastodon:2", "@ben@nhs.social", "Ben", "Practice manager", 0),
+    ("mastodon:3", "@cara@med.example", "Cara", "Patient advocate", 1),
+    ("mastodon:4", "@dev@med.example", "Dev", HOSTILE_BIO, 1),
+    ("mastodon:5", "@eve@troll.example", "Eve", "", 1),
+    ("mastodon:6", "@finn@old.example", "Finn", "Only in last week's analysis", None),
+]
+# post_id, author_id, hours after T0, text, hashtags, tone, constructive, hostile
+POSTS = [
+    (
+        "mastodon:101",
+        "mastodon:1",
+        0,
+        "Our GP practice cut the waiting list by 20% with triage",
+        ["NHS", "GP"],
+        "constructive",
+        0.91,
+        0.02,
+    ),
+    (
+        "mastodon:102",
+        "mastodon:1",
+        5,
+        "Happy to share the triage protocol with any practice",
+        ["GP"],
+        "constructive",
+        0.88,
+        0.01,
+    ),
+    ("mastodon:103", "mastodon:2", 20, "Waiting list data for March is out", ["NHS"], "neutral", 0.40, 0.05),
+    (
+        "mastodon:104",
+        "mastodon:3",
+        26,
+        "Patients deserve clearer waiting times, here is what helped us",
+        ["NHS", "PatientVoice"],
+        "constructive",
+        0.80,
+        0.03,
+    ),
+    (
+        "mastodon:105",
+        "mastodon:4",
+        30,
+        "Carers need a voice in digital health design",
+        ["DigitalHealth"],
+        "constructive",
+        0.75,
+        0.04,
+    ),
+    (
+        "mastodon:106",
+        "mastodon:5",
+        31,
+        "You lot are useless and should be sacked",
+        ["NHS"],
+        "hostile",
+        0.05,
+        0.93,
+    ),
+    ("mastodon:107", "mastodon:5", 50, "Another day of lies from managers", ["NHS"], "hostile", 0.04, 0.88),
+    (
+        "mastodon:108",
+        "mastodon:3",
+        52,
+        "Agree with @ada, the triage idea worked for my mum too",
+        ["GP"],
+        "constructive",
+        0.83,
+        0.02,
+    ),
+    # outside the window of the latest analysis
+    ("mastodon:109", "mastodon:6", -24 * 10, "Old post from February", ["NHS"], "neutral", 0.30, 0.10),
+]
+
+
+def _build(path: Path, *, with_analysis: bool = True) -> None:
+    wh = Warehouse(path)
+    wh.init()
+    if not with_analysis:
+        return
+    with wh.connect() as con:
+        for account_id, handle, name, bio, _camp in ACCOUNTS:
+            con.execute(
+                """INSERT INTO accounts (account_id, source, native_id, handle, display_name, bio,
+                       followers_count, url, raw)
+                   VALUES (?, 'mastodon', ?, ?, ?, ?, 10, ?, '{"secret": "raw payload"}')""",
+                [account_id, account_id.split(":")[1], handle, name, bio, f"https://example.org/{handle}"],
+            )
+        for post_id, author, hours, text, tags, tone, constructive, hostile in POSTS:
+            created = T0 + timedelta(hours=hours)
+            con.execute(
+                """INSERT INTO posts (post_id, source, native_id, author_id, created_at, text, hashtags, raw)
+                   VALUES (?, 'mastodon', ?, ?, ?, ?, ?, '{}')""",
+                [post_id, post_id.split(":")[1], author, created, text, tags],
+            )
+            con.execute(
+                """INSERT INTO tone_scores VALUES (?, ?, ?, ?, ?, ?, ?, '{}', ?)""",
+                [post_id, MODEL, constructive, hostile, tone == "constructive", tone == "hostile", tone, T0],
+            )
+        # enrich lower-cases hashtags: give one post features to exercise both paths
+        con.execute(
+            """INSERT INTO post_features
+               (post_id, hashtags, mentions, urls, entities, key_terms, lang, n_words)
+               VALUES ('mastodon:104', ['nhs', 'patientvoice'], [], [], '[]', ['patient'], 'en', 10)"""
+        )
+        con.execute(
+            """INSERT INTO analyses VALUES
+               (?, 'uk-healthcare', '2025-03-01', '2025-03-08', ?, 'run-2', 8, 5, 12, '2025-03-08 01:00'),
+               (?, 'uk-healthcare', '2025-02-22', '2025-03-01', ?, 'run-1', 1, 1, 0, '2025-03-01 01:00')""",
+            [ANALYSIS, MODEL, OLD_ANALYSIS, MODEL],
+        )
+        for account_id, *_rest, camp in ACCOUNTS[:5]:
+            con.execute("INSERT INTO communities VALUES (?, ?, ?, ?)", [ANALYSIS, account_id, camp, camp])
+        con.execute(
+            """INSERT INTO community_profiles VALUES
+               (?, 0, 'Clinicians & GPs', 2, 3, 0.72, -0.44, 0.67, 0.33, 0.0, ?, ?, ?),
+               (?, 1, 'Patients & carers', 3, 5, 0.58, -0.16, 0.6, 0.0, 0.4, ?, ?, ?)""",
+            [
+                ANALYSIS,
+                json.dumps([["gp", 3], ["nhs", 2]]),
+                json.dumps(["triage", "waiting"]),
+                json.dumps(["mastodon:1", "mastodon:2"]),
+                ANALYSIS,
+                json.dumps({"nhs": 4, "patientvoice": 1}),
+                json.dumps([{"term": "carer", "count": 2}]),
+                json.dumps([["mastodon:3", 4]]),
+            ],
+        )
+        con.execute(
+            """INSERT INTO polarization VALUES
+               (?, 'assortativity', 0.41, 0.02, 0.03, 13.0),
+               (?, 'headline', 0.62, 0.31, 0.05, 6.2),
+               (?, 'ei_index', -0.3, 0.0, 0.04, -7.5)""",
+            [ANALYSIS, ANALYSIS, ANALYSIS],
+        )
+        voices = [
+            (
+                "mastodon:1",
+                1,
+                0.86,
+                0.9,
+                0.7,
+                0.01,
+                2,
+                0,
+                {"1": 3},
+                ["mastodon:102", "mastodon:101"],
+                "Constructive in 2 of 2 posts; engaged 3 times with Patients & carers",
+            ),
+            ("mastodon:3", 2, 0.74, 0.8, 0.5, 0.02, 2, 1, {"0": 2}, ["mastodon:108"], "Replies across camps"),
+            ("mastodon:4", 3, 0.41, 0.75, 0.0, 0.04, 1, 1, {}, ["mastodon:105"], "Constructive, one camp"),
+        ]
+        for account_id, rank, score, cons, bridging, hostility, n, home, reached, examples, why in voices:
+            con.execute(
+                "INSERT INTO voices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    ANALYSIS,
+                    account_id,
+                    rank,
+                    score,
+                    cons,
+                    bridging,
+                    hostility,
+                    n,
+                    home,
+                    json.dumps(reached),
+                    json.dumps(examples),
+                    why,
+                ],
+            )
+        con.execute(
+            "INSERT INTO voices VALUES (?, 'mastodon:6', 1, 0.99, 0.9, 0.9, 0.0, 1, NULL, '{}', '[]', 'old')",
+            [OLD_ANALYSIS],
+        )
+        con.execute(
+            """INSERT INTO runs VALUES
+               ('run-1', 'run', '2025-03-01 00:50', '2025-03-01 01:00', 'completed', '{}', '{}', ''),
+               ('run-2', 'run', '2025-03-08 00:50', '2025-03-08 01:00', 'completed', '{}', '{}', 'ok')"""
+        )
+
+
+@pytest.fixture(scope="session")
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dashboard")
+    _build(root / "warehouse.duckdb")
+    return Warehouse(root / "warehouse.duckdb").publish(root / "snapshot.duckdb")
+
+
+@pytest.fixture(scope="session")
+def pseudonymized_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dashboard-pseudo")
+    _build(root / "warehouse.duckdb")
+    return Warehouse(root / "warehouse.duckdb").publish(root / "snapshot.duckdb", pseudonymize=True)
+
+
+@pytest.fixture(scope="session")
+def empty_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dashboard-empty")
+    _build(root / "warehouse.duckdb", with_analysis=False)
+    return Warehouse(root / "warehouse.duckdb").publish(root / "snapshot.duckdb")
+
+
+@pytest.fixture
+def app_env(snapshot: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the dashboard at the test snapshot and a fresh outreach database; yields the latter."""
+    outreach = tmp_path / "outreach.duckdb"
+    monkeypatch.setenv("COMMONGROUND_SNAPSHOT", str(snapshot))
+    monkeypatch.setenv("COMMONGROUND_OUTREACH_DATABASE", str(outreach))
+    st.cache_data.clear()
+    yield outreach
+    st.cache_data.clear()

@@ -1,0 +1,75 @@
+"""The command line on real files: edge lists, CSV scoring and its clear errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from flows.cli import main
+from flows.network_cli import read_edge_list
+from flows.score_cli import score_csv
+from models.tone import MiniLMTone
+
+
+def test_network_command_on_a_conover_style_file(tmp_path: Path) -> None:
+    lines = []
+    for i in range(40):
+        side = i % 2
+        for k in (1, 2, 3):
+            j = (i + 2 * k) % 40  # same parity: the same side
+            lines.append(f"{i}\t{j}\tretweet\t{k % 2}\t1286901355\t#tag{side}")
+    lines += ["0\t1\tretweet\t0\t1286901355\t#x", "5\t6\tretweet\t1\t1286901355"]
+    edges = tmp_path / "retweet.edgelist"
+    edges.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out" / "net.json"
+    assert main(["network", str(edges), "--out", str(out), "--rewirings", "4"]) == 0
+    result = json.loads(out.read_text())
+    assert len(result["communities"]) == 40
+    assert set(result["communities"]) == {str(i) for i in range(40)}
+    sides = {result["communities"][str(i)] for i in range(0, 40, 2)}
+    assert len(sides) == 1  # every even node in one camp
+    pol = result["polarization"]
+    assert {"score", "baseline_mean", "baseline_std", "z", "measures"} <= set(pol)
+    assert pol["z"] > 3
+
+
+def test_edge_list_formats_and_errors(tmp_path: Path) -> None:
+    csv_file = tmp_path / "e.csv"
+    csv_file.write_text("src,dst,kind,weight\na,b,reply,2.5\nb,c,retweet,1\n")
+    frame = read_edge_list(csv_file)
+    assert list(frame.itertuples(index=False, name=None)) == [
+        ("a", "b", "reply", 2.5),
+        ("b", "c", "repost", 1.0),
+    ]
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("a\tb\trepost\tlots\n")
+    with pytest.raises(ValueError, match="weight 'lots' is not a number"):
+        read_edge_list(bad)
+    assert main(["network", str(tmp_path / "missing.tsv"), "--out", str(tmp_path / "o.json")]) == 2
+
+
+def test_score_csv_adds_tone_columns_and_survives_bad_bytes(tiny_model: MiniLMTone, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    body = 'id,body\n1,"Thanks, the evidence suggests we should improve funding"\n2,shut up you idiot\n3,\n'
+    source.write_bytes(body.encode() + b"4,caf\xe9 latte\n" + b'5,"' + b"long " * 2000 + b'"\n')
+    out = tmp_path / "out.csv"
+    result = score_csv(tiny_model, source, out, "body", chunk_rows=2)
+    assert result == {"rows": 5, "lines_with_bad_bytes": 1}
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5"]
+    assert {"constructive", "hostile", "is_constructive", "is_hostile", "tone", "model_version"} <= set(
+        rows[0]
+    )
+    assert rows[2]["tone"] == "neutral"
+    assert all(0.0 <= float(r["hostile"]) <= 1.0 for r in rows)
+
+
+def test_score_csv_names_the_missing_column(tiny_model: MiniLMTone, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,message\n1,hello\n")
+    with pytest.raises(ValueError, match=r"no column 'text'; columns found: 'id', 'message'"):
+        score_csv(tiny_model, source, tmp_path / "out.csv", "text")

@@ -1,0 +1,146 @@
+"""The real `pipeline` flow, end to end, on a small generated conversation with planted structure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from sklearn.metrics import normalized_mutual_info_score
+
+from flows.pipeline import pipeline
+from flows.sample_conversation import generate_conversation
+from warehouse.store import Warehouse
+
+pytestmark = pytest.mark.slow
+
+
+def expected_counts(posts: list[dict[str, Any]]) -> dict[str, int]:
+    """What the warehouse must hold, derived from the raw lines independently of the normaliser."""
+    accounts: set[str] = set()
+    edges: set[tuple[str, str, str]] = set()
+    for p in posts:
+        author = p["author"]["id"]
+        accounts.add(author)
+        for kind, key in (("reply", "reply_to"), ("quote", "quote_of"), ("repost", "repost_of")):
+            if p.get(key) and p[key]["author_id"] != author:
+                edges.add((p["id"], kind, p[key]["author_id"]))
+        for m in p.get("mentions") or []:
+            accounts.add(m["id"])
+            if m["id"] != author:
+                edges.add((p["id"], "mention", m["id"]))
+    return {"posts": len(posts), "accounts": len(accounts), "interactions": len(edges)}
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> dict[str, Any]:
+    sample = generate_conversation(seed=7, n_accounts=120, n_posts=900)
+    data_dir = tmp_path_factory.mktemp("pipeline")
+    path = data_dir / "conversation.jsonl"
+    lines = [json.dumps(p) for p in sample.posts]
+    lines.insert(10, '{"id": "broken", "text": "no author or time"}')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    overrides = {"data_dir": str(data_dir), "import_paths": [str(path)], "polarization_rewirings": 5}
+    first = pipeline(overrides)
+    warehouse = Warehouse(data_dir / "commonground.duckdb")
+    after_first = warehouse.table_counts()
+    second = pipeline(overrides)
+    return {
+        "sample": sample,
+        "data_dir": data_dir,
+        "warehouse": warehouse,
+        "first": first,
+        "second": second,
+        "after_first": after_first,
+        "after_second": warehouse.table_counts(),
+        "lines": len(lines),
+    }
+
+
+def test_exact_counts(small_run: dict[str, Any]) -> None:
+    counts = small_run["after_first"]
+    expected = expected_counts(small_run["sample"].posts)
+    assert counts["posts"] == expected["posts"] == 900
+    assert counts["accounts"] == expected["accounts"]
+    assert counts["interactions"] == expected["interactions"]
+    assert counts["quarantine"] == 1
+    assert counts["post_features"] == counts["tone_scores"] == 900
+    ingest = small_run["first"]["ingest"]["file"]
+    assert ingest["read"] == small_run["lines"]
+    assert ingest["posts_stored"] + ingest["quarantined"] + ingest["duplicates"] == ingest["read"]
+
+
+def test_running_twice_changes_no_table_but_runs(small_run: dict[str, Any]) -> None:
+    first, second = small_run["after_first"], small_run["after_second"]
+    assert {k: v for k, v in first.items() if k != "runs"} == {k: v for k, v in second.items() if k != "runs"}
+    # One row per flow: pipeline, ingest, enrich, analyze, publish.
+    assert second["runs"] == first["runs"] + 5 == 10
+    statuses = small_run["warehouse"].query("SELECT DISTINCT status FROM runs")
+    assert list(statuses["status"]) == ["completed"]
+    assert small_run["second"]["ingest"]["file"]["duplicates"] == 900
+
+
+def test_planted_camps_are_recovered(small_run: dict[str, Any]) -> None:
+    truth = small_run["sample"].truth["accounts"]
+    analysis_id = small_run["first"]["analyze"]["analysis_id"]
+    found = small_run["warehouse"].query(
+        "SELECT account_id, camp_id FROM communities WHERE analysis_id = ?", [analysis_id]
+    )
+    camp_of = {a.split(":", 1)[1]: c for a, c in zip(found["account_id"], found["camp_id"], strict=True)}
+    accounts = sorted(truth)
+    nmi = normalized_mutual_info_score(
+        [truth[a]["camp"] for a in accounts], [str(camp_of.get(a)) for a in accounts]
+    )
+    assert nmi >= 0.8, nmi
+
+
+def test_planted_bridgers_are_among_the_top_voices(small_run: dict[str, Any]) -> None:
+    bridgers = set(small_run["sample"].truth["bridgers"])
+    analysis_id = small_run["first"]["analyze"]["analysis_id"]
+    top = small_run["warehouse"].query(
+        "SELECT account_id FROM voices WHERE analysis_id = ? ORDER BY rank LIMIT 10", [analysis_id]
+    )
+    found = {a.split(":", 1)[1] for a in top["account_id"]} & bridgers
+    assert len(found) >= 3, found
+
+
+def test_snapshot_is_published_without_raw_payloads(small_run: dict[str, Any]) -> None:
+    snapshot = Path(small_run["first"]["snapshot"])
+    con = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        columns = {r[0] for r in con.execute("DESCRIBE posts").fetchall()}
+        n_voices = con.execute("SELECT count(*) FROM voices").fetchone()
+    finally:
+        con.close()
+    assert "raw" not in columns and "text" in columns
+    assert n_voices is not None and n_voices[0] > 10
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "app_pages/overview.py",
+        "app_pages/constructive_voices.py",
+        "app_pages/echo_chambers.py",
+        "app_pages/conversations.py",
+    ],
+)
+def test_dashboard_pages_on_the_pipeline_snapshot(
+    small_run: dict[str, Any], page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("COMMONGROUND_SNAPSHOT", small_run["first"]["snapshot"])
+    monkeypatch.setenv("COMMONGROUND_OUTREACH_DATABASE", str(tmp_path / "outreach.duckdb"))
+    st.cache_data.clear()
+    app = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
+    at = AppTest.from_file(str(app), default_timeout=60)
+    at.switch_page(page)
+    at.run(timeout=60)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.info or "No analysis" not in " ".join(str(i.value) for i in at.info)
+    assert at.dataframe, "every page shows at least one table"
+    st.cache_data.clear()

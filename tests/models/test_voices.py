@@ -1,0 +1,66 @@
+"""Constructive-voice ranking on a hand-made conversation where the answer is clear."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from models.voices import VoiceParams, constructive_voices
+
+
+def conversation() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int | None]]:
+    camps: dict[str, int | None] = {f"{c}{i}": c_id for c_id, c in enumerate("abc") for i in range(10)}
+    camps.update({"bridger": 0, "leader": 1, "troll": 2})
+    posts, inter = [], []
+
+    def post(author: str, constructive: float, hostile: float, n: int) -> None:
+        for k in range(n):
+            posts.append((f"{author}-{k}", author, None, constructive, hostile))
+
+    post("bridger", 0.85, 0.05, 6)
+    post("leader", 0.85, 0.05, 30)
+    post("troll", 0.1, 0.9, 40)
+    for c in "abc":
+        for i in range(10):
+            post(f"{c}{i}", 0.5, 0.2, 2)
+    # The leader is reposted by all of camp b; the bridger by a few people from each camp.
+    inter += [("repost", f"b{i}", "leader", 0.05) for i in range(10) for _ in range(3)]
+    inter += [("repost", f"{c}{i}", "bridger", 0.05) for c in "abc" for i in range(3)]
+    inter += [("reply", "bridger", f"{c}0", 0.05) for c in "bc"]
+    # The troll replies to everyone, hostilely; hostility is not engagement.
+    inter += [("reply", "troll", f"{c}{i}", 0.95) for c in "ab" for i in range(10)]
+    post_frame = pd.DataFrame(
+        posts, columns=["post_id", "author_id", "repost_of_post_id", "constructive", "hostile"]
+    )
+    inter_frame = pd.DataFrame(inter, columns=["kind", "src_account_id", "dst_account_id", "hostile"])
+    return post_frame, inter_frame, camps
+
+
+def test_bridging_beats_popularity_and_hostility_never_ranks() -> None:
+    posts, inter, camps = conversation()
+    ranked = constructive_voices(posts, inter, camps, VoiceParams(), {0: "A", 1: "B", 2: "C"})
+    order = list(ranked["account_id"])
+    assert order[0] == "bridger"
+    assert order.index("leader") < order.index("troll")
+    assert order.index("troll") > len(order) - 5
+    top = ranked.iloc[0]
+    assert set(json.loads(top["camps_reached"])) == {"0", "1", "2"}
+    assert "A (" in top["reasons"] and "B (" in top["reasons"]
+    assert json.loads(top["example_posts"])[0].startswith("bridger-")
+    assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
+
+
+def test_few_posts_are_shrunk_towards_the_mean_and_min_posts_applies() -> None:
+    posts, inter, camps = conversation()
+    lucky = pd.DataFrame([("lucky-0", "lucky", None, 1.0, 0.0)], columns=posts.columns)
+    ranked = constructive_voices(pd.concat([posts, lucky]), inter, camps, VoiceParams(min_posts=1))
+    row = ranked.set_index("account_id").loc["lucky"]
+    assert row["constructiveness"] < 0.8  # one perfect post is not a track record
+    assert "lucky" not in set(constructive_voices(pd.concat([posts, lucky]), inter, camps)["account_id"])
+
+
+def test_no_scored_posts_gives_an_empty_ranking() -> None:
+    posts, inter, camps = conversation()
+    empty = constructive_voices(posts.head(0), inter, camps)
+    assert empty.empty and "reasons" in empty.columns

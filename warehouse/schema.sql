@@ -1,0 +1,174 @@
+-- commonground warehouse schema: every table, created idempotently. Times are UTC without zone.
+
+-- What was collected ------------------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id      VARCHAR PRIMARY KEY,      -- platform:native id
+    source          VARCHAR NOT NULL,
+    native_id       VARCHAR NOT NULL,
+    handle          VARCHAR NOT NULL,
+    display_name    VARCHAR,
+    bio             VARCHAR,
+    followers_count BIGINT,
+    url             VARCHAR,
+    query           VARCHAR,                  -- provenance of the newest payload
+    source_url      VARCHAR,
+    client_version  VARCHAR,
+    retrieved_at    TIMESTAMP,
+    raw             JSON
+);
+
+CREATE TABLE IF NOT EXISTS posts (
+    post_id           VARCHAR PRIMARY KEY,    -- platform:native id
+    source            VARCHAR NOT NULL,
+    native_id         VARCHAR NOT NULL,
+    author_id         VARCHAR NOT NULL,
+    created_at        TIMESTAMP NOT NULL,
+    text              VARCHAR NOT NULL,
+    lang              VARCHAR,
+    url               VARCHAR,
+    reply_to_post_id  VARCHAR,
+    quote_of_post_id  VARCHAR,
+    repost_of_post_id VARCHAR,
+    hashtags          VARCHAR[],
+    query             VARCHAR,
+    source_url        VARCHAR,
+    client_version    VARCHAR,
+    retrieved_at      TIMESTAMP,
+    raw               JSON
+);
+
+CREATE TABLE IF NOT EXISTS interactions (
+    interaction_id  VARCHAR PRIMARY KEY,      -- hash of (post, kind, target account)
+    source          VARCHAR NOT NULL,
+    kind            VARCHAR NOT NULL,         -- reply | quote | repost | mention
+    post_id         VARCHAR NOT NULL,         -- the post that made the interaction
+    src_account_id  VARCHAR NOT NULL,
+    dst_account_id  VARCHAR NOT NULL,
+    target_post_id  VARCHAR,
+    created_at      TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS quarantine (
+    quarantine_id   VARCHAR PRIMARY KEY,      -- hash of (source, origin, line, raw): re-runs never duplicate
+    source          VARCHAR NOT NULL,
+    origin          VARCHAR NOT NULL,         -- file path or request URL
+    line_no         BIGINT,
+    reason          VARCHAR NOT NULL,
+    raw             VARCHAR NOT NULL,
+    run_id          VARCHAR,
+    quarantined_at  TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS cursors (
+    source      VARCHAR NOT NULL,
+    query       VARCHAR NOT NULL,
+    cursor      VARCHAR NOT NULL,
+    updated_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (source, query)
+);
+
+-- What enrich derives ------------------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS post_features (
+    post_id    VARCHAR PRIMARY KEY,
+    hashtags   VARCHAR[],                     -- lower-cased, from the text and the payload
+    mentions   VARCHAR[],
+    urls       VARCHAR[],
+    entities   JSON,                          -- [[text, label], ...]
+    key_terms  VARCHAR[],                     -- content lemmas
+    lang       VARCHAR,
+    n_words    INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS tone_scores (
+    post_id          VARCHAR NOT NULL,
+    model_version    VARCHAR NOT NULL,
+    constructive     DOUBLE NOT NULL,
+    hostile          DOUBLE NOT NULL,
+    is_constructive  BOOLEAN NOT NULL,
+    is_hostile       BOOLEAN NOT NULL,
+    tone             VARCHAR NOT NULL,        -- constructive | neutral | hostile
+    attributes       JSON,
+    scored_at        TIMESTAMP NOT NULL,
+    PRIMARY KEY (post_id, model_version)
+);
+
+-- What analyze derives (one analysis = topic × window; a re-run replaces its rows) ---------------
+
+CREATE TABLE IF NOT EXISTS analyses (
+    analysis_id    VARCHAR PRIMARY KEY,       -- topic:window_start:window_end
+    topic          VARCHAR NOT NULL,
+    window_start   TIMESTAMP NOT NULL,
+    window_end     TIMESTAMP NOT NULL,
+    model_version  VARCHAR,
+    run_id         VARCHAR NOT NULL,          -- the run that wrote the current rows
+    n_posts        BIGINT NOT NULL,
+    n_accounts     BIGINT NOT NULL,
+    n_edges        BIGINT NOT NULL,
+    created_at     TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS communities (
+    analysis_id   VARCHAR NOT NULL,
+    account_id    VARCHAR NOT NULL,
+    community_id  INTEGER NOT NULL,           -- fine Leiden community
+    camp_id       INTEGER,                    -- merged camp; NULL when the account has no camp
+    PRIMARY KEY (analysis_id, account_id)
+);
+
+CREATE TABLE IF NOT EXISTS community_profiles (
+    analysis_id         VARCHAR NOT NULL,
+    camp_id             INTEGER NOT NULL,
+    label               VARCHAR NOT NULL,
+    size                INTEGER NOT NULL,
+    n_posts             INTEGER NOT NULL,
+    insularity          DOUBLE,               -- share of endorsements by members that stay inside
+    ei_index            DOUBLE,               -- (external - internal) / (external + internal), all edges
+    share_constructive  DOUBLE,
+    share_neutral       DOUBLE,
+    share_hostile       DOUBLE,
+    top_hashtags        JSON,
+    top_terms           JSON,
+    top_accounts        JSON,
+    PRIMARY KEY (analysis_id, camp_id)
+);
+
+CREATE TABLE IF NOT EXISTS polarization (
+    analysis_id    VARCHAR NOT NULL,
+    measure        VARCHAR NOT NULL,
+    value          DOUBLE,
+    baseline_mean  DOUBLE,
+    baseline_std   DOUBLE,
+    z              DOUBLE,
+    PRIMARY KEY (analysis_id, measure)
+);
+
+CREATE TABLE IF NOT EXISTS voices (
+    analysis_id         VARCHAR NOT NULL,
+    account_id          VARCHAR NOT NULL,
+    rank                INTEGER NOT NULL,
+    score               DOUBLE NOT NULL,
+    constructiveness    DOUBLE NOT NULL,
+    bridging            DOUBLE NOT NULL,
+    hostility           DOUBLE NOT NULL,
+    n_posts             INTEGER NOT NULL,
+    home_camp           INTEGER,
+    camps_reached       JSON,                 -- {camp_id: constructive engagements}
+    example_posts       JSON,                 -- [post_id, ...]
+    reasons             VARCHAR NOT NULL,
+    PRIMARY KEY (analysis_id, account_id)
+);
+
+-- Lineage ------------------------------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id       VARCHAR PRIMARY KEY,
+    flow         VARCHAR NOT NULL,
+    started_at   TIMESTAMP NOT NULL,
+    finished_at  TIMESTAMP,
+    status       VARCHAR NOT NULL,            -- running | completed | failed
+    params       JSON,
+    counts       JSON,
+    message      VARCHAR
+);

@@ -1,0 +1,118 @@
+"""The one Settings object: every configurable value of commonground, read from env and `.env`.
+
+It lives in `warehouse/` because both the flows and the dashboard need it and the dependency
+rule is `dashboard → warehouse`, `flows → models, warehouse`. Models never read settings: the
+flows pass them the values they need.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
+SAMPLE_CONVERSATION = SAMPLE_DIR / "conversation.jsonl"
+
+SourceName = Literal["mastodon", "x", "bluesky", "file"]
+
+
+class Settings(BaseSettings):
+    """Configuration for a commonground deployment (env prefix ``COMMONGROUND_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COMMONGROUND_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    # --- where data lives
+    data_dir: Path = Field(default=PROJECT_ROOT / "data", description="Databases, snapshots, reports.")
+    database: Path | None = Field(
+        default=None, description="The DuckDB file the flows write (default data_dir/commonground.duckdb)."
+    )
+    snapshot: Path | None = Field(
+        default=None,
+        description="Read-only snapshot the dashboard opens (default data_dir/snapshot.duckdb).",
+    )
+    outreach_database: Path | None = Field(
+        default=None,
+        description="The dashboard's shortlist and notes (default data_dir/outreach.duckdb).",
+    )
+    datasets_dir: Path = Field(
+        default=PROJECT_ROOT.parent / "shared" / "datasets",
+        description="Labeled public data for training and evaluating models.",
+    )
+
+    # --- what to collect
+    hashtags: list[str] = Field(
+        default_factory=lambda: ["NHS", "GP", "DigitalHealth", "ClinicalEntrepreneurs"],
+        description="Hashtags to follow, without '#'.",
+    )
+    sources: list[SourceName] = Field(
+        default_factory=lambda: list[SourceName](["file"]),
+        description="Sources `commonground run` ingests from.",
+    )
+    import_paths: list[Path] = Field(
+        default_factory=lambda: [SAMPLE_CONVERSATION],
+        description="Files the `file` source imports (the bundled sample by default).",
+    )
+    topic: str = Field(default="uk-healthcare", description="Name of the hashtag set analysed together.")
+
+    # --- tokens (never printed or logged)
+    mastodon_tokens: dict[str, SecretStr] = Field(default_factory=dict)
+    x_bearer_token: SecretStr | None = None
+    bluesky_handle: str | None = None
+    bluesky_app_password: SecretStr | None = None
+
+    # --- models
+    tone_model: str = Field(
+        default="minilm-heads",
+        description="'minilm-heads' (the shipped model) or a Hugging Face id / local directory.",
+    )
+    tone_batch_size: int = Field(default=64, ge=1)
+    tone_max_length: int = Field(default=128, ge=8, le=512)
+    community_seed: int = Field(default=42)
+    window_days: int = Field(default=7, ge=1, description="Analysis window, ending at the newest post.")
+    polarization_rewirings: int = Field(
+        default=20, ge=0, description="Degree-preserving random rewirings behind each polarization baseline."
+    )
+
+    # --- constructive voices (documented in models/voices.py)
+    voices_top_n: int = Field(default=50, ge=1)
+    voices_prior_weight: float = Field(default=3.0, ge=0, description="Pseudo-posts of shrinkage.")
+    voices_min_posts: int = Field(default=2, ge=1)
+
+    # --- privacy
+    pseudonymize_handles: bool = Field(
+        default=False, description="Show stable pseudonyms instead of handles in dashboard and reports."
+    )
+    store_raw_payloads: bool = Field(default=True, description="Keep raw API payloads for lineage.")
+
+    @property
+    def database_path(self) -> Path:
+        return self.database or self.data_dir / "commonground.duckdb"
+
+    @property
+    def snapshot_path(self) -> Path:
+        return self.snapshot or self.data_dir / "snapshot.duckdb"
+
+    @property
+    def outreach_path(self) -> Path:
+        return self.outreach_database or self.data_dir / "outreach.duckdb"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_dir / "prefect"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own `Settings(...)` instead)."""
+    return Settings()
