@@ -132,6 +132,23 @@ def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.evaluate import format_table, run_eval
+
+    rows = run_eval(args.datasets or settings.datasets_dir, only=args.only)
+    print(format_table(rows))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.bench import BENCHMARKS, run_bench
+
+    names = list(BENCHMARKS) if args.what == "all" else [args.what]
+    for line in run_bench(names, quick=args.quick):
+        print(line, flush=True)
+    return 0
+
+
 def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
     from flows.sample_conversation import write_sample
 
@@ -222,6 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--text-column", required=True, help="the column holding the text")
     score.add_argument("--out", type=Path, required=True, help="where to write the scored CSV")
     score.set_defaults(func=cmd_score)
+
+    evaluate = sub.add_parser("eval", help="model scores on labeled data, as a table")
+    evaluate.add_argument("--datasets", type=Path, help="labeled data folder (default ../shared/datasets)")
+    evaluate.add_argument("--only", action="append", choices=["tone", "network"], help="one model only")
+    evaluate.set_defaults(func=cmd_eval)
+
+    bench = sub.add_parser("bench", help="speed, as ratios against a baseline run in the same process")
+    bench.add_argument("what", nargs="?", choices=["tone", "network", "all"], default="all")
+    bench.add_argument("--quick", action="store_true", help="smaller inputs, for a smoke run")
+    bench.set_defaults(func=cmd_bench)
 
     sample = sub.add_parser("sample", help="regenerate the bundled sample conversation")
     sample.add_argument("--out", type=Path, default=SAMPLE_CONVERSATION.parent)
