@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.sources.base import Source
+from flows.sources.common import Backoff, PlatformSource, TransientSourceError
 from flows.sources.files import FileSource
 from models.network import detect_camps, polarization
 from models.profiles import camp_profiles
@@ -23,7 +24,7 @@ from models.text import extract_features
 from models.tone import ToneModel, load_tone_model, score_frame
 from models.voices import VoiceParams, constructive_voices
 from warehouse.settings import Settings
-from warehouse.store import UpsertCounts, Warehouse
+from warehouse.store import UpsertCounts, Warehouse, utcnow
 
 TONE_COLUMNS = ["constructive", "hostile", "is_constructive", "is_hostile", "tone"]
 
@@ -55,39 +56,116 @@ def recorded_run(warehouse: Warehouse, flow_name: str, params: dict[str, Any]) -
 # --- ingest ----------------------------------------------------------------------------------------
 
 
-def make_source(name: str, settings: Settings) -> Source:
-    if name == "file":
-        return FileSource()
-    raise ValueError(
-        f"Source {name!r} is not available yet; this build ingests files only. "
-        "Set COMMONGROUND_SOURCES='[\"file\"]' or use `commonground ingest --source file --path FILE`."
+def make_source(name: str, settings: Settings, *, read_budget: int | None = None) -> Source:
+    """The configured source; a missing credential is an error that says which setting to fill in.
+
+    `read_budget` caps the posts a paid API (X) may read through this source. Platform clients are
+    imported only when chosen (atproto alone takes a second)."""
+    backoff = Backoff(
+        attempts=settings.source_attempts,
+        base_seconds=settings.source_backoff_seconds,
+        max_wait_seconds=settings.source_max_wait_seconds,
     )
+    if name == "file":
+        return FileSource(fmt=settings.import_format, csv_columns=settings.csv_columns)
+    if name == "mastodon":
+        from flows.sources.mastodon import MastodonSource
+
+        if not settings.mastodon_instances:
+            raise ValueError(
+                "No Mastodon instances configured: set COMMONGROUND_MASTODON_INSTANCES='[\"mastodon.social\"]'."
+            )
+        return MastodonSource(
+            settings.mastodon_instances,
+            {host: token.get_secret_value() for host, token in settings.mastodon_tokens.items()},
+            page_size=settings.mastodon_page_size,
+            max_pages=settings.mastodon_max_pages,
+            requests_per_window=settings.mastodon_requests_per_window,
+            window_seconds=settings.mastodon_window_seconds,
+            backoff=backoff,
+        )
+    if name == "x":
+        from flows.sources.x import XSource
+
+        if settings.x_bearer_token is None:
+            raise ValueError(
+                "No X bearer token: set COMMONGROUND_X_BEARER_TOKEN in the environment or .env. "
+                "X bills every post read; set COMMONGROUND_X_MAX_READS_PER_RUN and _PER_MONTH first."
+            )
+        return XSource(
+            settings.x_bearer_token.get_secret_value(),
+            max_reads=settings.x_max_reads_per_run if read_budget is None else read_budget,
+            page_size=settings.x_page_size,
+            backoff=backoff,
+        )
+    if name == "bluesky":
+        from flows.sources.bluesky import BlueskySource
+
+        if not settings.bluesky_handle or settings.bluesky_app_password is None:
+            raise ValueError(
+                "Bluesky search needs a login: set COMMONGROUND_BLUESKY_HANDLE and "
+                "COMMONGROUND_BLUESKY_APP_PASSWORD (an app password, from Settings → Privacy and security)."
+            )
+        return BlueskySource(
+            settings.bluesky_handle,
+            settings.bluesky_app_password.get_secret_value(),
+            service=settings.bluesky_service,
+            page_size=settings.bluesky_page_size,
+            max_pages=settings.bluesky_max_pages,
+            backoff=backoff,
+        )
+    raise ValueError(f"Unknown source {name!r}: choose mastodon, x, bluesky or file.")
 
 
 def ingest_query(warehouse: Warehouse, source: Source, query: str, run_id: str) -> UpsertCounts:
-    """Fetch every page of one query after its cursor and upsert it; the cursor moves page by page."""
+    """Fetch every page of one query after its cursor and upsert it; the cursor moves when a source
+    says a page completes what is new, and platform reads are recorded page by page for budgets."""
     total = UpsertCounts()
     since = warehouse.get_cursor(source.name, query)
     for page in source.fetch(query, since=since):
-        total.add(warehouse.upsert_batch(page.batch, run_id=run_id, query=query))
-        if page.cursor and source.name != "file":
-            warehouse.set_cursor(source.name, query, page.cursor)
+        counts = warehouse.upsert_batch(page.batch, run_id=run_id, query=query)
+        total.add(counts)
+        if source.name != "file":
+            warehouse.record_reads(run_id, source.name, query, counts.read)
+            if page.cursor:
+                warehouse.set_cursor(source.name, query, page.cursor)
     return total
 
 
-@task(name="ingest-query", cache_policy=NO_CACHE)
-def ingest_query_task(settings: Settings, source_name: str, query: str, run_id: str) -> dict[str, int]:
+def x_read_budget(warehouse: Warehouse, settings: Settings, run_id: str) -> int:
+    """Posts X may still be read for in this run: the smaller of what is left of the run's and the
+    calendar month's caps."""
+    now = utcnow()
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    this_run = warehouse.posts_read_since("x", datetime(1970, 1, 1), run_id=run_id)
+    this_month = warehouse.posts_read_since("x", month_start)
+    return max(0, min(settings.x_max_reads_per_run - this_run, settings.x_max_reads_per_month - this_month))
+
+
+def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect retries an ingest task after 429s, 5xx and timeouts, never after errors that stay."""
+    error = state.data if isinstance(state.data, BaseException) else None
+    return isinstance(error, TransientSourceError)
+
+
+@task(name="ingest-query", cache_policy=NO_CACHE, retry_condition_fn=retry_on_transient)
+def ingest_query_task(
+    settings: Settings, source_name: str, query: str, run_id: str, read_budget: int | None = None
+) -> dict[str, Any]:
     warehouse = open_warehouse(settings)
-    counts = ingest_query(warehouse, make_source(source_name, settings), query, run_id)
-    return asdict(counts)
+    source = make_source(source_name, settings, read_budget=read_budget)
+    counts = ingest_query(warehouse, source, query, run_id)
+    notices = source.notices if isinstance(source, PlatformSource) else []
+    return {**asdict(counts), "notices": notices}
 
 
 @flow(name="ingest", log_prints=True)
 def ingest(
     overrides: dict[str, Any] | None = None, source: str = "file", queries: list[str] | None = None
 ) -> dict:
-    """Collect posts from one source into the warehouse. Bad records go to quarantine with their
-    reason; re-running never duplicates. For files, each query is a path."""
+    """Collect posts from one source into the warehouse, one task per hashtag (or file). Bad records
+    go to quarantine with their reason; re-running never duplicates; rate limits and X's read caps
+    are respected, and what was skipped or stopped is said in the run's notices."""
     settings = load_settings(overrides)
     warehouse = open_warehouse(settings)
     if queries is None:
@@ -95,11 +173,22 @@ def ingest(
     logger = get_run_logger()
     with recorded_run(warehouse, "ingest", {"source": source, "queries": queries}) as counts:
         total = UpsertCounts()
+        notices: list[str] = []
         for query in queries:
-            result = ingest_query_task(settings, source, query, counts["run_id"])
+            budget = x_read_budget(warehouse, settings, counts["run_id"]) if source == "x" else None
+            task_for_query = ingest_query_task.with_options(
+                task_run_name=f"ingest-{source}-{query}",
+                retries=settings.ingest_task_retries,
+                retry_delay_seconds=settings.ingest_task_retry_delays,
+            )
+            result = task_for_query(settings, source, query, counts["run_id"], budget)
+            notices += result.pop("notices")
             total.add(UpsertCounts(**result))
             logger.info("%s %s: %s", source, query, result)
-        counts.update(asdict(total))
+            counts.update(asdict(total))
+        counts["notices"] = notices
+        if source == "x":
+            counts["x_read_cap_reached"] = any("read cap" in n for n in notices)
     return counts
 
 

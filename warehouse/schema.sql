@@ -172,3 +172,12 @@ CREATE TABLE IF NOT EXISTS runs (
     counts       JSON,
     message      VARCHAR
 );
+
+-- Posts read from each source, per run and page: X bills every post read, so budgets are summed here.
+CREATE TABLE IF NOT EXISTS source_reads (
+    run_id       VARCHAR NOT NULL,
+    source       VARCHAR NOT NULL,
+    query        VARCHAR NOT NULL,
+    posts_read   BIGINT NOT NULL,
+    recorded_at  TIMESTAMP NOT NULL
+);

@@ -71,6 +71,47 @@ class Settings(BaseSettings):
     bluesky_handle: str | None = None
     bluesky_app_password: SecretStr | None = None
 
+    # --- sources
+    mastodon_instances: list[str] = Field(
+        default_factory=lambda: ["mastodon.social", "mstdn.science", "med-mastodon.com", "mastodon.online"],
+        description="Mastodon instances whose public hashtag timelines are read (no account needed).",
+    )
+    mastodon_page_size: int = Field(default=40, ge=1, le=40, description="Statuses per request (API max 40).")
+    mastodon_max_pages: int = Field(default=25, ge=1, description="Pages per instance × hashtag per run.")
+    mastodon_requests_per_window: int = Field(default=300, ge=1, description="Mastodon's default limit…")
+    mastodon_window_seconds: float = Field(default=300, gt=0, description="…per this many seconds.")
+    x_max_reads_per_run: int = Field(
+        default=1_000, ge=0, description="X bills every post read: stop a run after this many."
+    )
+    x_max_reads_per_month: int = Field(
+        default=10_000, ge=0, description="Posts read from X per calendar month (UTC), all runs together."
+    )
+    x_page_size: int = Field(default=100, ge=10, le=100, description="Posts per search request (10–100).")
+    bluesky_service: str = Field(default="https://bsky.social", description="PDS or entryway to log in to.")
+    bluesky_page_size: int = Field(default=100, ge=1, le=100)
+    bluesky_max_pages: int = Field(default=25, ge=1, description="Pages per hashtag per run.")
+    source_attempts: int = Field(
+        default=4, ge=1, description="Tries per request on 429, 5xx and timeouts before the task gives up."
+    )
+    source_backoff_seconds: float = Field(
+        default=2.0, ge=0, description="First wait after a transient error; doubles per try."
+    )
+    source_max_wait_seconds: float = Field(
+        default=900, ge=0, description="Longest single wait for a rate-limit reset."
+    )
+    ingest_task_retries: int = Field(default=2, ge=0, description="Prefect retries of a failed ingest task.")
+    ingest_task_retry_delays: list[float] = Field(
+        default_factory=lambda: [30.0, 120.0], description="Seconds before each Prefect retry."
+    )
+    import_format: Literal["auto", "jsonl", "csv", "twarc2", "mastodon-json"] = Field(
+        default="auto",
+        description="Format of import files; 'auto' tells them apart by extension and content.",
+    )
+    csv_columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="CSV import: our field → your column, e.g. {'text': 'body', 'author_handle': 'user'}.",
+    )
+
     # --- models
     tone_model: str = Field(
         default="minilm-heads",

@@ -219,6 +219,26 @@ class Warehouse:
                 [source, query, cursor, utcnow()],
             )
 
+    # --- read budgets ----------------------------------------------------------------------------
+
+    def record_reads(self, run_id: str, source: str, query: str, posts_read: int) -> None:
+        """Posts one page read from a platform: a paid API's budget is the sum of these."""
+        with self.connect() as con:
+            con.execute(
+                "INSERT INTO source_reads VALUES (?, ?, ?, ?, ?)",
+                [run_id, source, query, posts_read, utcnow()],
+            )
+
+    def posts_read_since(self, source: str, since: datetime, run_id: str | None = None) -> int:
+        """Posts read from `source` since a time (UTC), by every run or by one."""
+        with self.connect() as con:
+            row = con.execute(
+                """SELECT coalesce(sum(posts_read), 0) FROM source_reads
+                   WHERE source = ? AND recorded_at >= ? AND (? IS NULL OR run_id = ?)""",
+                [source, since, run_id, run_id],
+            ).fetchone()
+        return int(row[0]) if row else 0
+
     # --- lineage ---------------------------------------------------------------------------------
 
     def start_run(self, flow: str, params: dict[str, Any] | None = None) -> str:

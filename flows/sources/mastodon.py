@@ -1,0 +1,340 @@
+"""Mastodon: public hashtag timelines of several instances through Mastodon.py, one status stored once.
+
+A status is keyed by its ActivityPub URI, so the same status read through two instances is one post.
+An account is keyed by its full address (`user@domain`), for the same reason. Statuses are normalised
+from the JSON the server sent (Mastodon.py's own entities are lossy: ids become ints, unknown fields go),
+so the same `normalise_status` also reads Mastodon API JSON dumps.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+from mastodon import (
+    Mastodon,
+    MastodonAPIError,
+    MastodonNetworkError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+
+from flows.sources.base import Page
+from flows.sources.common import (
+    Backoff,
+    PlatformSource,
+    RateLimiter,
+    Sleep,
+    client_version,
+    dump,
+    html_to_text,
+    interaction_adder,
+    normalise_each,
+    provenance,
+    quarantine,
+    require,
+    stub_account,
+)
+from flows.sources.jsonl import parse_timestamp
+from warehouse.records import (
+    Account,
+    Batch,
+    InteractionKind,
+    Post,
+    Provenance,
+    qualified,
+)
+
+SOURCE = "mastodon"
+CLIENT = client_version("Mastodon.py")
+USER_AGENT = "commonground (+https://github.com/commonground)"
+
+
+@dataclass
+class StatusContext:
+    """What normalising needs beyond one status: the instance it came through, and the instance-local
+    ids of statuses and accounts already seen there (a reply names its parent only by local id)."""
+
+    instance: str | None  # None for dumps: each account's own URL then says where it lives
+    provenance: Provenance
+    status_uris: dict[str, str] = field(default_factory=dict)
+    account_ids: dict[str, str] = field(default_factory=dict)
+
+
+def full_address(acct: str, instance: str | None, url: Any = None) -> str:
+    """`user@domain`: local accounts are written without their domain by the instance that hosts them."""
+    acct = acct.lstrip("@")
+    if "@" in acct:
+        return acct
+    domain = instance or (urlparse(url).netloc if isinstance(url, str) else "")
+    if not domain:
+        raise ValueError(f"cannot tell which instance the local account {acct!r} belongs to (no url)")
+    return f"{acct}@{domain}"
+
+
+def _account(obj: Any, ctx: StatusContext, where: str) -> Account:
+    require(obj, "id", (str, int), where)
+    acct = require(obj, "acct", str, where)
+    address = full_address(acct, ctx.instance, obj.get("url"))
+    ctx.account_ids[str(obj["id"])] = address
+    followers = obj.get("followers_count")
+    return Account(
+        account_id=qualified(SOURCE, address),
+        source=SOURCE,
+        native_id=address,
+        handle=address,
+        display_name=str(obj.get("display_name") or obj.get("username") or acct),
+        bio=html_to_text(obj["note"]) if isinstance(obj.get("note"), str) else "",
+        followers_count=followers if isinstance(followers, int) else None,
+        url=obj.get("url") if isinstance(obj.get("url"), str) else None,
+        provenance=ctx.provenance,
+        raw=dump(obj),
+    )
+
+
+def normalise_status(status: Any, ctx: StatusContext) -> Batch:
+    """One Mastodon status entity → posts (a boost also yields the boosted status), accounts, interactions.
+
+    Raises ValueError, naming the field, on anything that is not a status entity.
+    """
+    require(status, "id", (str, int))
+    uri = require(status, "uri", str)
+    created_at = parse_timestamp(status.get("created_at"))
+    author = _account(status.get("account"), ctx, "account.")
+    content = status.get("content")
+    if not isinstance(content, str):
+        raise ValueError("missing or malformed field 'content' (the status HTML)")
+    ctx.status_uris[str(status["id"])] = uri
+    post_id = qualified(SOURCE, uri)
+    batch = Batch(read=1)
+    batch.accounts.append(author)
+
+    edge = interaction_adder(batch, SOURCE, post_id, author.account_id, created_at)
+
+    mentions = status.get("mentions") or []
+    if not isinstance(mentions, list):
+        raise ValueError("'mentions' must be a list of mention entities")
+    for mention in mentions:
+        address = full_address(require(mention, "acct", str, "mentions[]."), ctx.instance, mention.get("url"))
+        ctx.account_ids[str(require(mention, "id", (str, int), "mentions[]."))] = address
+    text = html_to_text(content)
+    if isinstance(status.get("spoiler_text"), str) and status["spoiler_text"].strip():
+        text = f"{status['spoiler_text'].strip()}\n\n{text}"
+
+    repost_of = quote_of = reply_to = None
+    reblog = status.get("reblog")
+    if reblog is not None:
+        original = normalise_status(reblog, ctx)
+        batch.extend(original)
+        boosted = original.posts[0]
+        repost_of, text = boosted.post_id, boosted.text
+        edge(InteractionKind.REPOST, boosted.author_id.removeprefix(f"{SOURCE}:"), boosted.post_id)
+    quote = status.get("quote")
+    if isinstance(quote, dict) and isinstance(quote.get("quoted_status"), dict):
+        quoted = normalise_status(quote["quoted_status"], ctx)
+        batch.extend(quoted)
+        quote_of = quoted.posts[0].post_id
+        edge(InteractionKind.QUOTE, quoted.posts[0].author_id.removeprefix(f"{SOURCE}:"), quote_of)
+    parent = status.get("in_reply_to_id")
+    if parent is not None:
+        # A reply names its parent by an id local to this instance: resolve it to the URI when the
+        # parent was seen, else keep the API address that returns it.
+        home = ctx.instance or urlparse(uri).netloc
+        parent_uri = ctx.status_uris.get(str(parent), f"https://{home}/api/v1/statuses/{parent}")
+        reply_to = qualified(SOURCE, parent_uri)
+        edge(InteractionKind.REPLY, ctx.account_ids.get(str(status.get("in_reply_to_account_id"))), reply_to)
+    for mention in mentions:
+        address = full_address(mention["acct"], ctx.instance, mention.get("url"))
+        edge(InteractionKind.MENTION, address, None)
+        url = mention.get("url") if isinstance(mention.get("url"), str) else None
+        batch.accounts.append(stub_account(SOURCE, address, address, ctx.provenance, dump(mention), url))
+    tags = status.get("tags") or []
+    hashtags = tuple(t["name"] for t in tags if isinstance(t, dict) and isinstance(t.get("name"), str))
+    batch.posts.insert(
+        0,
+        Post(
+            post_id=post_id,
+            source=SOURCE,
+            native_id=uri,
+            author_id=author.account_id,
+            created_at=created_at,
+            text=text,
+            lang=status.get("language") if isinstance(status.get("language"), str) else None,
+            url=status.get("url") if isinstance(status.get("url"), str) else uri,
+            reply_to_post_id=reply_to,
+            quote_of_post_id=quote_of,
+            repost_of_post_id=repost_of,
+            hashtags=hashtags,
+            provenance=ctx.provenance,
+            raw=dump(status),
+        ),
+    )
+    return batch
+
+
+class _KeepBody(requests.Session):
+    """Remembers the last response, so statuses are normalised from the bytes the server sent."""
+
+    last: requests.Response | None = None
+
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        self.last = super().request(method, url, *args, **kwargs)
+        return self.last
+
+
+def _instance_host(instance: str) -> str:
+    return urlparse(instance).netloc if "://" in instance else instance.strip("/")
+
+
+class MastodonSource(PlatformSource):
+    """Reads `#tag` on every configured instance, newest first, down to the stored cursor.
+
+    The cursor is a JSON object `{instance: newest status id}`; each instance's entry moves only once
+    all of its new pages are stored, so a failed run never leaves a gap.
+    """
+
+    name = SOURCE
+
+    def __init__(
+        self,
+        instances: list[str],
+        tokens: dict[str, str] | None = None,
+        *,
+        page_size: int = 40,
+        max_pages: int = 25,
+        requests_per_window: int = 300,
+        window_seconds: float = 300,
+        backoff: Backoff | None = None,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.instances = [_instance_host(i) for i in instances]
+        self.tokens = {_instance_host(k): v for k, v in (tokens or {}).items()}
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.sleep = sleep
+        self.backoff = backoff or Backoff(attempts=4, base_seconds=2, max_wait_seconds=900, sleep=sleep)
+        self.limiters = {
+            i: RateLimiter(requests_per_window, window_seconds, sleep=sleep) for i in self.instances
+        }
+        self._clients: dict[str, tuple[Mastodon, _KeepBody]] = {}
+
+    def client(self, instance: str) -> tuple[Mastodon, _KeepBody]:
+        if instance not in self._clients:
+            session = _KeepBody()
+            api = Mastodon(
+                api_base_url=f"https://{instance}",
+                access_token=self.tokens.get(instance),
+                ratelimit_method="throw",  # we wait ourselves, with a sleep tests can replace
+                version_check_mode="none",
+                mastodon_version="4.0.0",  # skips the version probe: one request fewer per instance
+                session=session,
+                user_agent=USER_AGENT,
+                request_timeout=30,
+            )
+            self._clients[instance] = (api, session)
+        return self._clients[instance]
+
+    def fetch(self, query: str, since: str | None = None) -> Iterator[Page]:
+        tag = query.lstrip("#")
+        cursors: dict[str, str] = json.loads(since) if since else {}
+        for instance in self.instances:
+            try:
+                yield from self._instance_pages(instance, tag, cursors)
+            except (MastodonUnauthorizedError, MastodonAPIError) as exc:
+                if isinstance(exc, MastodonServerError) or _status(exc) not in (401, 403, 422):
+                    raise
+                notice = (
+                    f"{instance} requires login to read hashtag timelines; skipped it. To include it, give "
+                    f'a token: COMMONGROUND_MASTODON_TOKENS=\'{{"{instance}": "…"}}\''
+                )
+                self.notice(notice)
+
+    def _instance_pages(self, instance: str, tag: str, cursors: dict[str, str]) -> Iterator[Page]:
+        api, session = self.client(instance)
+        since_id = cursors.get(instance)
+        ctx = StatusContext(instance=instance, provenance=provenance(SOURCE, tag, "", CLIENT))
+        max_id: str | None = None
+        newest: str | None = None
+        pending: Page | None = None
+        for _ in range(self.max_pages):
+            body, url = self._request(api, session, instance, tag, max_id=max_id, since_id=since_id)
+            try:
+                statuses = json.loads(body)
+                if not isinstance(statuses, list):
+                    raise ValueError(f"expected a list of statuses, got {type(statuses).__name__}")
+            except ValueError as exc:
+                yield Page(batch=quarantine(SOURCE, url, None, f"page not understood: {exc}", body))
+                break
+            if not statuses:
+                break
+            ctx.provenance = provenance(SOURCE, tag, url, CLIENT)
+            # Oldest first, so a reply's parent on the same page is seen before the reply.
+            ordered = sorted(statuses, key=_id_order)
+            batch = normalise_each(ordered, lambda s: normalise_status(s, ctx), source=SOURCE, origin=url)
+            ids = [str(s["id"]) for s in statuses if isinstance(s, dict) and "id" in s]
+            if ids:
+                newest = max([newest or "0", *ids], key=_id_int)
+                max_id = min(ids, key=_id_int)
+            if pending is not None:
+                yield pending
+            pending = Page(batch=batch)
+            if not ids:
+                break
+        if pending is not None:
+            cursors[instance] = newest or since_id or ""
+            pending.cursor = json.dumps(cursors, sort_keys=True)
+            yield pending
+
+    def _request(
+        self, api: Mastodon, session: _KeepBody, instance: str, tag: str, **params: str | None
+    ) -> tuple[str, str]:
+        def once() -> tuple[str, str]:
+            self.limiters[instance].wait()
+            # The last good answer said the window is used up: wait for its reset (a 429 was waited for).
+            ok = session.last is not None and session.last.status_code == 200
+            if (
+                ok
+                and api.ratelimit_remaining is not None
+                and api.ratelimit_remaining <= 0
+                and api.ratelimit_reset
+            ):
+                self.sleep(max(0.0, min(api.ratelimit_reset - time.time(), self.backoff.max_wait_seconds)))
+            try:
+                api.timeline_hashtag(tag, limit=self.page_size, **params)
+            except MastodonAPIError:
+                # A 200 whose body Mastodon.py cannot parse is quarantined by the caller, not fatal.
+                if session.last is None or session.last.status_code != 200:
+                    raise
+            response = session.last
+            assert response is not None
+            return response.text, str(response.url)
+
+        def transient_wait(exc: Exception) -> float | None:
+            if isinstance(exc, MastodonRatelimitError):
+                reset = api.ratelimit_reset
+                return max(0.0, reset - time.time()) if reset else 0.0
+            if isinstance(exc, MastodonServerError | MastodonNetworkError):
+                return 0.0
+            return None
+
+        return self.backoff.call(f"mastodon {instance} #{tag}", once, transient_wait)
+
+
+def _status(exc: MastodonAPIError) -> int | None:
+    code = exc.args[1] if len(exc.args) > 1 else None
+    return code if isinstance(code, int) else None
+
+
+def _id_int(value: str) -> int:
+    return int(value) if value.isdigit() else 0
+
+
+def _id_order(status: Any) -> int:
+    return _id_int(str(status.get("id", ""))) if isinstance(status, dict) else 0

@@ -1,0 +1,271 @@
+"""X: recent search through tweepy's v2 `Client` and `Paginator`, within a read budget, since a cursor.
+
+X bills every post read, so the source is given how many posts it may read and stops cleanly there.
+`normalise_x_page` reads a v2 response page (`data`, `includes`, `meta`); twarc2 JSONL files use it too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+import tweepy
+
+from flows.sources.base import Page
+from flows.sources.common import (
+    Backoff,
+    Clock,
+    PlatformSource,
+    Sleep,
+    SourceUnavailable,
+    client_version,
+    dump,
+    interaction_adder,
+    normalise_each,
+    provenance,
+    quarantine,
+    redact_in_loggers,
+    require,
+    subobject,
+)
+from flows.sources.jsonl import parse_timestamp
+from warehouse.records import (
+    Account,
+    Batch,
+    InteractionKind,
+    Post,
+    Provenance,
+    qualified,
+)
+
+SOURCE = "x"
+CLIENT = client_version("tweepy")
+SEARCH_URL = "https://api.twitter.com/2/tweets/search/recent"
+MIN_PAGE = 10  # the API refuses max_results below 10
+TWEET_FIELDS = [
+    "id",
+    "text",
+    "author_id",
+    "created_at",
+    "conversation_id",
+    "in_reply_to_user_id",
+    "lang",
+    "referenced_tweets",
+    "entities",
+    "public_metrics",
+    "note_tweet",
+]
+EXPANSIONS = [
+    "author_id",
+    "referenced_tweets.id",
+    "referenced_tweets.id.author_id",
+    "entities.mentions.username",
+    "in_reply_to_user_id",
+]
+USER_FIELDS = ["id", "name", "username", "description", "public_metrics", "url"]
+KINDS = {
+    "replied_to": InteractionKind.REPLY,
+    "quoted": InteractionKind.QUOTE,
+    "retweeted": InteractionKind.REPOST,
+}
+
+
+def _account(user: dict[str, Any], prov: Provenance) -> Account:
+    native = str(require(user, "id", (str, int), "user."))
+    username = require(user, "username", str, "user.")
+    followers = subobject(user, "public_metrics").get("followers_count")
+    return Account(
+        account_id=qualified(SOURCE, native),
+        source=SOURCE,
+        native_id=native,
+        handle=username,
+        display_name=str(user.get("name") or username),
+        bio=str(user.get("description") or ""),
+        followers_count=followers if isinstance(followers, int) else None,
+        url=f"https://x.com/{username}",
+        provenance=prov,
+        raw=dump(user),
+    )
+
+
+def normalise_tweet(
+    tweet: Any, users: dict[str, dict[str, Any]], tweets: dict[str, dict[str, Any]], prov: Provenance
+) -> Batch:
+    """One v2 tweet, with the page's `includes` as lookups, → post, accounts and typed interactions.
+
+    Raises ValueError on a tweet that is not a v2 tweet object or whose author is not in `includes`.
+    """
+    native = str(require(tweet, "id", (str, int)))
+    text = require(tweet, "text", str)
+    author_native = str(require(tweet, "author_id", (str, int)))
+    created_at = parse_timestamp(tweet.get("created_at"))
+    if author_native not in users:
+        raise ValueError(f"author {author_native} is not in includes.users (request expansions=author_id)")
+    author = _account(users[author_native], prov)
+    post_id = qualified(SOURCE, native)
+    batch = Batch(read=1, accounts=[author])
+    by_username = {u.get("username", "").lower(): u for u in users.values()}
+    note = tweet.get("note_tweet")
+    if isinstance(note, dict) and isinstance(note.get("text"), str):
+        text = note["text"]  # long posts: `text` is cut at 280 characters
+
+    edge = interaction_adder(batch, SOURCE, post_id, author.account_id, created_at)
+
+    links: dict[InteractionKind, str] = {}
+    refs = tweet.get("referenced_tweets") or []
+    if not isinstance(refs, list):
+        raise ValueError("'referenced_tweets' must be a list of {type, id}")
+    for ref in refs:
+        kind = KINDS.get(require(ref, "type", str, "referenced_tweets[]."))
+        if kind is None:
+            raise ValueError(f"unknown referenced tweet type {ref['type']!r}")
+        target_native = str(require(ref, "id", (str, int), "referenced_tweets[]."))
+        target = tweets.get(target_native, {})
+        dst = target.get("author_id")
+        if dst is None and kind is InteractionKind.REPLY:
+            dst = tweet.get("in_reply_to_user_id")
+        links[kind] = qualified(SOURCE, target_native)
+        edge(kind, str(dst) if dst is not None else None, links[kind])
+        if kind is InteractionKind.REPOST and isinstance(target.get("text"), str):
+            text = target["text"]  # a retweet's own text is a truncated "RT @user: …"
+    entities = subobject(tweet, "entities")
+    for mention in entities.get("mentions") or []:
+        username = require(mention, "username", str, "entities.mentions[].")
+        user = by_username.get(username.lower())
+        mention_id = mention.get("id") or (user or {}).get("id")
+        if mention_id is None:
+            continue  # a mention we cannot tie to an account id
+        edge(InteractionKind.MENTION, str(mention_id), None)
+        if user is not None:
+            batch.accounts.append(_account(user, prov))
+    hashtags = tuple(
+        h["tag"]
+        for h in entities.get("hashtags") or []
+        if isinstance(h, dict) and isinstance(h.get("tag"), str)
+    )
+    batch.posts.append(
+        Post(
+            post_id=post_id,
+            source=SOURCE,
+            native_id=native,
+            author_id=author.account_id,
+            created_at=created_at,
+            text=text,
+            lang=tweet.get("lang") if isinstance(tweet.get("lang"), str) else None,
+            url=f"https://x.com/{author.handle}/status/{native}",
+            reply_to_post_id=links.get(InteractionKind.REPLY),
+            quote_of_post_id=links.get(InteractionKind.QUOTE),
+            repost_of_post_id=links.get(InteractionKind.REPOST),
+            hashtags=hashtags,
+            provenance=prov,
+            raw=dump(tweet),
+        )
+    )
+    return batch
+
+
+def normalise_x_page(page: Any, prov: Provenance, origin: str, line_no: int | None = None) -> Batch:
+    """A v2 search response page → records; a bad tweet is quarantined, a bad page raises ValueError."""
+    if not isinstance(page, dict) or not ({"data", "meta"} & page.keys()):
+        raise ValueError("not an X API v2 response page (no 'data' or 'meta')")
+    data = page.get("data") or []
+    includes = page.get("includes") or {}
+    if not isinstance(data, list) or not isinstance(includes, dict):
+        raise ValueError("'data' must be a list of tweets and 'includes' an object")
+    users = {str(u["id"]): u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u}
+    tweets = {str(t["id"]): t for t in includes.get("tweets") or [] if isinstance(t, dict) and "id" in t}
+    return normalise_each(
+        data, lambda t: normalise_tweet(t, users, tweets, prov), source=SOURCE, origin=origin, line_no=line_no
+    )
+
+
+class XSource(PlatformSource):
+    """`#tag` on X's recent search (last 7 days), newest first down to the stored `since_id`."""
+
+    name = SOURCE
+
+    def __init__(
+        self,
+        bearer_token: str,
+        *,
+        max_reads: int,
+        page_size: int = 100,
+        backoff: Backoff | None = None,
+        clock: Clock = time.time,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        super().__init__()
+        # tweepy logs request headers, the bearer token among them, at DEBUG.
+        redact_in_loggers(["tweepy", "tweepy.client", "urllib3"], [bearer_token])
+        self.client = tweepy.Client(bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False)
+        self.max_reads = max_reads
+        self.page_size = page_size
+        self.clock = clock
+        self.backoff = backoff or Backoff(attempts=4, base_seconds=2, max_wait_seconds=900, sleep=sleep)
+        self.read = 0
+        self.stopped_at_cap = False
+
+    def fetch(self, query: str, since: str | None = None) -> Iterator[Page]:
+        tag = query.lstrip("#")
+        pages = iter(
+            tweepy.Paginator(
+                self.client.search_recent_tweets,
+                f"#{tag}",
+                since_id=since,
+                tweet_fields=TWEET_FIELDS,
+                expansions=EXPANSIONS,
+                user_fields=USER_FIELDS,
+                max_results=self.page_size,
+            )
+        )
+        newest: str | None = None
+        pending: Page | None = None
+        while True:
+            left = self.max_reads - self.read
+            if left < MIN_PAGE:
+                self._stop_at_cap(tag)
+                break
+            pages.kwargs["max_results"] = min(self.page_size, left)
+            try:
+                body = self.backoff.call(f"x #{tag}", lambda: next(pages), self._transient_wait)
+            except StopIteration:
+                break
+            except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
+                raise SourceUnavailable(
+                    f"X refused the search ({exc.response.status_code}): check COMMONGROUND_X_BEARER_TOKEN "
+                    "and that your X API plan includes recent search."
+                ) from None
+            prov = provenance(SOURCE, tag, SEARCH_URL, CLIENT)
+            try:
+                batch = normalise_x_page(body, prov, SEARCH_URL)
+            except ValueError as exc:
+                batch = quarantine(SOURCE, SEARCH_URL, None, f"page not understood: {exc}", dump(body))
+            self.read += batch.read
+            meta = body.get("meta") if isinstance(body, dict) else None
+            if newest is None and isinstance(meta, dict) and meta.get("newest_id"):
+                newest = str(meta["newest_id"])
+            if pending is not None:
+                yield pending
+            pending = Page(batch=batch)
+        if pending is not None:
+            pending.cursor = newest or since
+            yield pending
+
+    def _stop_at_cap(self, tag: str) -> None:
+        self.stopped_at_cap = True
+        notice = (
+            f"x #{tag}: stopped at the read cap ({self.read} posts read of {self.max_reads} allowed for this "
+            "run). X bills every post read; raise COMMONGROUND_X_MAX_READS_PER_RUN or "
+            "COMMONGROUND_X_MAX_READS_PER_MONTH to read more."
+        )
+        self.notice(notice)
+
+    def _transient_wait(self, exc: Exception) -> float | None:
+        if isinstance(exc, tweepy.TooManyRequests):
+            reset = getattr(exc, "reset_time", None)
+            return max(0.0, reset - self.clock()) if reset else 0.0
+        if isinstance(exc, tweepy.TwitterServerError | requests.Timeout | requests.ConnectionError):
+            return 0.0
+        return None
