@@ -365,13 +365,17 @@ def analyze(overrides: dict[str, Any] | None = None) -> dict:
 
 
 @flow(name="publish", log_prints=True)
-def publish(overrides: dict[str, Any] | None = None) -> str:
+def publish(overrides: dict[str, Any] | None = None, parent_run_id: str | None = None) -> str:
     """Write a consistent, read-only snapshot for the dashboard and swap it in atomically; the
     dashboard never opens the database the flows write."""
     settings = load_settings(overrides)
     warehouse = open_warehouse(settings)
     with recorded_run(warehouse, "publish", {"snapshot": str(settings.snapshot_path)}) as counts:
-        path = warehouse.publish(settings.snapshot_path, pseudonymize=settings.pseudonymize_handles)
+        # Publishing is the last step: in the snapshot, this run and its parent pipeline are done.
+        finishing = [counts["run_id"], *([parent_run_id] if parent_run_id else [])]
+        path = warehouse.publish(
+            settings.snapshot_path, pseudonymize=settings.pseudonymize_handles, finishing_runs=finishing
+        )
         counts["snapshot"] = str(path)
     return str(path)
 
@@ -386,7 +390,7 @@ def pipeline(overrides: dict[str, Any] | None = None) -> dict:
         counts["ingest"] = {name: ingest(overrides, source=name) for name in settings.sources}
         counts["enrich"] = enrich(overrides)
         counts["analyze"] = analyze(overrides)
-        counts["snapshot"] = publish(overrides)
+        counts["snapshot"] = publish(overrides, parent_run_id=counts["run_id"])
     return counts
 
 

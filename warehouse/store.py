@@ -331,7 +331,7 @@ class Warehouse:
             ).df()
             interactions = con.execute(
                 """SELECT i.interaction_id, i.kind, i.post_id, i.src_account_id, i.dst_account_id,
-                          i.target_post_id, i.created_at, t.constructive, t.hostile
+                          i.target_post_id, i.created_at, t.constructive, t.hostile, t.is_hostile
                    FROM interactions i
                    LEFT JOIN tone_scores t ON t.post_id = i.post_id AND t.model_version = ?
                    WHERE i.created_at >= ? AND i.created_at <= ?
@@ -393,7 +393,9 @@ class Warehouse:
         with self.connect(read_only=True) as con:
             return con.execute(sql, list(params)).df()
 
-    def publish(self, snapshot: Path, *, pseudonymize: bool = False) -> Path:
+    def publish(
+        self, snapshot: Path, *, pseudonymize: bool = False, finishing_runs: Sequence[str] = ()
+    ) -> Path:
         """Write a consistent read-only copy for readers, then swap it in atomically.
 
         Raw payloads stay behind; with `pseudonymize`, handles and names become stable pseudonyms and
@@ -419,6 +421,13 @@ class Warehouse:
                 # Mentions inside post text name people too.
                 con.execute(
                     r"UPDATE snap.posts SET text = regexp_replace(text, '@[A-Za-z0-9_.@-]+', '@user', 'g'), url = NULL"
+                )
+            if finishing_runs:
+                # The runs that are publishing this snapshot end with it; readers see them done.
+                con.execute(
+                    """UPDATE snap.runs SET status = 'completed', finished_at = ?
+                       WHERE status = 'running' AND list_contains(?, run_id)""",
+                    [utcnow(), list(finishing_runs)],
                 )
             con.execute(
                 "CREATE TABLE snap.snapshot_info AS SELECT ?::TIMESTAMP AS published_at, ? AS pseudonymized",

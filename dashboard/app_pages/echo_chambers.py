@@ -22,7 +22,7 @@ if camps.empty:
     st.stop()
 
 st.markdown(
-    "Camps are groups of accounts that mostly endorse (repost, quote, reply to) each other. "
+    "Camps are groups of accounts that mostly endorse (repost or quote) each other. "
     "**Insularity** is the share of a camp's endorsements that stay inside it; the **E-I index** runs "
     "from -1 (all interactions internal) to +1 (all external)."
 )

@@ -112,9 +112,11 @@ def test_snapshot_is_published_without_raw_payloads(small_run: dict[str, Any]) -
     try:
         columns = {r[0] for r in con.execute("DESCRIBE posts").fetchall()}
         n_voices = con.execute("SELECT count(*) FROM voices").fetchone()
+        statuses = con.execute("SELECT DISTINCT status FROM runs").fetchall()
     finally:
         con.close()
     assert "raw" not in columns and "text" in columns
+    assert statuses == [("completed",)]  # the pipeline that published it is shown as done
     assert n_voices is not None and n_voices[0] > 10
 
 
