@@ -1,0 +1,129 @@
+"""The ingest flow with platform sources under Prefect: counts in `runs`, retries, X's read caps, no secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+from flows.pipeline import ingest
+from warehouse.store import Warehouse
+
+from .conftest import FakeBluesky, FakeMastodon, FakeX, mastodon_status, post_view, tweet
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def overrides(tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    return {
+        "data_dir": str(tmp_path),
+        "source_backoff_seconds": 0,
+        "ingest_task_retry_delays": [0],
+        "mastodon_instances": ["mastodon.social"],
+        "mastodon_page_size": 3,
+        "x_page_size": 10,
+        **extra,
+    }
+
+
+def runs(tmp_path: Path) -> list[dict[str, Any]]:
+    frame = Warehouse(tmp_path / "commonground.duckdb").query(
+        "SELECT status, counts, params FROM runs WHERE flow = 'ingest' ORDER BY started_at"
+    )
+    return [{"status": s, **json.loads(c)} for s, c in zip(frame["status"], frame["counts"], strict=True)]
+
+
+def test_two_runs_of_the_mastodon_flow_count_every_post_read(
+    tmp_path: Path, http: responses.RequestsMock
+) -> None:
+    fake = FakeMastodon("mastodon.social", [mastodon_status(i, minutes=i) for i in range(1, 8)]).install(http)
+    first = ingest(overrides(tmp_path), source="mastodon", queries=["NHS"])
+    fake.statuses.append(mastodon_status(8, minutes=8))
+    second = ingest(overrides(tmp_path), source="mastodon", queries=["NHS"])
+    assert (first["read"], first["posts_stored"]) == (7, 7)
+    assert (second["read"], second["posts_stored"]) == (1, 1)
+    recorded = runs(tmp_path)
+    assert [r["status"] for r in recorded] == ["completed", "completed"]
+    for run in recorded:
+        assert run["read"] == run["posts_stored"] + run["quarantined"] + run["duplicates"]
+
+
+def test_a_transient_failure_is_retried_by_prefect_but_a_bad_request_is_not(
+    tmp_path: Path, http: responses.RequestsMock
+) -> None:
+    fake = FakeMastodon("mastodon.social", [mastodon_status(1)]).install(http)
+    fake.fail_next(502, "<html>Bad Gateway</html>")
+    counts = ingest(
+        overrides(tmp_path, source_attempts=1, ingest_task_retries=1), source="mastodon", queries=["NHS"]
+    )
+    assert counts["posts_stored"] == 1
+    assert len(fake.requests) == 3  # the 502, then the retried task: one page and the empty one after it
+
+    x = FakeX([tweet(1)]).install(http)
+    x.fail_next(
+        400, {"title": "Invalid Request", "detail": "One or more parameters to your request was invalid."}
+    )
+    with pytest.raises(Exception, match="400"):
+        ingest(
+            overrides(tmp_path, x_bearer_token="x-test-token", ingest_task_retries=2),
+            source="x",
+            queries=["NHS"],
+        )
+    assert len(x.requests) == 1
+    assert runs(tmp_path)[-1]["status"] == "failed"
+
+
+def test_the_x_read_caps_per_run_and_per_month_stop_the_run_and_say_so(
+    tmp_path: Path, http: responses.RequestsMock
+) -> None:
+    fake = FakeX([tweet(100 + i) for i in range(40)]).install(http)
+    caps = {"x_bearer_token": "x-test-token", "x_max_reads_per_run": 25, "x_max_reads_per_month": 35}
+    first = ingest(overrides(tmp_path, **caps), source="x", queries=["NHS", "GP"])
+    assert first["read"] == 20  # two pages of 10 for #NHS; 5 left is below one page, so #GP reads nothing
+    assert first["x_read_cap_reached"]
+    assert [n.split(":")[0] for n in first["notices"]] == ["x #NHS", "x #GP"]
+    assert len(fake.requests) == 2
+
+    second = ingest(overrides(tmp_path, **caps), source="x", queries=["GP"])
+    assert second["read"] == 10  # 15 left this month: one page of 10
+    assert second["x_read_cap_reached"]
+    assert [r["read"] for r in runs(tmp_path)] == [20, 10]
+
+
+def test_no_token_or_password_reaches_the_logs_or_the_runs_table(
+    tmp_path: Path,
+    http: responses.RequestsMock,
+    bluesky: FakeBluesky,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secrets = {
+        "x_bearer_token": "xbearer-SECRET-0001",
+        "mastodon_tokens": {"mastodon.social": "masto-SECRET-0002"},
+        "bluesky_handle": "analyst.bsky.social",
+        "bluesky_app_password": "bsky-SECRET-0003",
+    }
+    FakeMastodon("mastodon.social", [mastodon_status(1)]).install(http)
+    x = FakeX([tweet(1)]).install(http)
+    x.fail_next(429, {"title": "Too Many Requests"}, {"x-rate-limit-reset": "0"})
+    bluesky.posts = [post_view("3lb0001")]
+    caplog.set_level(logging.DEBUG)
+    for name in ("mastodon", "x", "bluesky"):
+        counts = ingest(overrides(tmp_path, **secrets), source=name, queries=["NHS"])
+        assert counts["posts_stored"] == 1
+    assert x.requests[0]["auth"] == "Bearer xbearer-SECRET-0001"  # it was used…
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Authorization" in logged  # …tweepy did log its request headers at DEBUG…
+    out, err = capsys.readouterr()
+    tables = Warehouse(tmp_path / "commonground.duckdb").query(
+        "SELECT concat_ws(' ', (SELECT string_agg(r::VARCHAR, ' ') FROM runs r), (SELECT string_agg(q::VARCHAR, "
+        "' ') FROM quarantine q), (SELECT string_agg(p.raw, ' ') FROM posts p)) AS everything"
+    )
+    for secret in ("SECRET-0001", "SECRET-0002", "SECRET-0003"):
+        assert secret not in logged  # …but never the token
+        assert secret not in out + err
+        assert secret not in tables.loc[0, "everything"]
