@@ -93,8 +93,21 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.source == "file" and not queries:
         print("Give the file(s) to import: commonground ingest --source file --path FILE", file=sys.stderr)
         return 2
-    counts = ingest(_overrides(args), source=args.source, queries=queries)
+    overrides = _overrides(args)
+    if args.instance:
+        overrides["mastodon_instances"] = args.instance
+    if args.format:
+        overrides["import_format"] = args.format
+    if args.column:
+        pairs = [c.split("=", 1) for c in args.column]
+        if any(len(p) != 2 or not all(p) for p in pairs):
+            print("Give columns as FIELD=COLUMN, e.g. --column text=body", file=sys.stderr)
+            return 2
+        overrides["csv_columns"] = {**settings.csv_columns, **dict(pairs)}
+    counts = ingest(overrides, source=args.source, queries=queries)
     print(json.dumps(counts, indent=2, default=str))
+    for notice in counts.get("notices", []):
+        print(f"note: {notice}", file=sys.stderr)
     return 0
 
 
@@ -219,6 +232,20 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--source", choices=["mastodon", "x", "bluesky", "file"], default="file")
     ingest.add_argument("--tag", action="append", help="hashtag to collect (repeatable)")
     ingest.add_argument("--path", action="append", type=Path, help="file to import (repeatable)")
+    ingest.add_argument(
+        "--instance", action="append", help="Mastodon instance to read (repeatable; default: settings)"
+    )
+    ingest.add_argument(
+        "--format",
+        choices=["auto", "jsonl", "csv", "twarc2", "mastodon-json"],
+        help="import file format (default: told apart by extension and content)",
+    )
+    ingest.add_argument(
+        "--column",
+        action="append",
+        metavar="FIELD=COLUMN",
+        help="CSV import: read FIELD from COLUMN (repeatable)",
+    )
     ingest.set_defaults(func=cmd_ingest)
 
     for name, text in (

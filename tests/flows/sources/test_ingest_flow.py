@@ -15,6 +15,8 @@ from warehouse.store import Warehouse
 
 from .conftest import FakeBluesky, FakeMastodon, FakeX, mastodon_status, post_view, tweet
 
+IMPORTS = Path(__file__).resolve().parents[2] / "fixtures" / "imports"
+
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
@@ -127,3 +129,26 @@ def test_no_token_or_password_reaches_the_logs_or_the_runs_table(
         assert secret not in logged  # …but never the token
         assert secret not in out + err
         assert secret not in tables.loc[0, "everything"]
+
+
+def test_the_ingest_command_imports_a_csv_through_column_mappings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.cli import main
+
+    columns = ["id=post id", "created_at=when", "text=body", "author_id=user id", "author_handle=user"]
+    argv = ["--data-dir", str(tmp_path), "ingest", "--source", "file", "--path", str(IMPORTS / "posts.csv")]
+    assert main([*argv, *(arg for c in columns for arg in ("--column", c))]) == 0
+    counts = json.loads(capsys.readouterr().out)
+    assert (counts["read"], counts["posts_stored"]) == (4, 3)  # followers are not mapped: row c4 is fine
+    assert main([*argv, "--column", "text"]) == 2
+    assert "FIELD=COLUMN" in capsys.readouterr().err
+
+
+def test_a_platform_without_credentials_says_which_setting_to_fill_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.cli import main
+
+    assert main(["--data-dir", str(tmp_path), "ingest", "--source", "bluesky", "--tag", "NHS"]) == 2
+    assert "COMMONGROUND_BLUESKY_APP_PASSWORD" in capsys.readouterr().err
