@@ -108,24 +108,38 @@ def mastodon_status(
     return status
 
 
-class FakeMastodon:
-    """One instance's `GET /api/v1/timelines/tag/:tag`: newest first, honouring limit, max_id, since_id."""
+class FakeEndpoint:
+    """What every fake endpoint does: remember each request, answer with queued failures first."""
 
-    def __init__(self, host: str, statuses: list[dict[str, Any]] | None = None) -> None:
-        self.host = host
-        self.statuses = list(statuses or [])
+    def __init__(self) -> None:
         self.failures: list[tuple[int, dict[str, str], Any]] = []
         self.requests: list[dict[str, str]] = []
 
     def fail_next(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         self.failures.append((status, headers or {}, body))
 
-    def __call__(self, request: Any) -> tuple[int, dict[str, str], str]:
+    def receive(self, request: Any) -> tuple[dict[str, str], tuple[int, dict[str, str], str] | None]:
+        """The request's query parameters, and the failure to answer with, if one is queued."""
         params = {k: v[0] for k, v in parse_qs(urlparse(request.url).query).items()}
         self.requests.append({**params, "auth": request.headers.get("Authorization", "")})
-        if self.failures:
-            status, headers, body = self.failures.pop(0)
-            return status, headers, body if isinstance(body, str) else json.dumps(body)
+        if not self.failures:
+            return params, None
+        status, headers, body = self.failures.pop(0)
+        return params, (status, headers, body if isinstance(body, str) else json.dumps(body))
+
+
+class FakeMastodon(FakeEndpoint):
+    """One instance's `GET /api/v1/timelines/tag/:tag`: newest first, honouring limit, max_id, since_id."""
+
+    def __init__(self, host: str, statuses: list[dict[str, Any]] | None = None) -> None:
+        super().__init__()
+        self.host = host
+        self.statuses = list(statuses or [])
+
+    def __call__(self, request: Any) -> tuple[int, dict[str, str], str]:
+        params, failure = self.receive(request)
+        if failure:
+            return failure
         ids = sorted((s for s in self.statuses), key=lambda s: -int(s["id"]))
         if "max_id" in params:
             ids = [s for s in ids if int(s["id"]) < int(params["max_id"])]
@@ -178,26 +192,20 @@ def tweet(
     }
 
 
-class FakeX:
+class FakeX(FakeEndpoint):
     """`GET /2/tweets/search/recent`: newest first, `max_results` per page, `next_token`, `since_id`."""
 
     url = "https://api.twitter.com/2/tweets/search/recent"
 
     def __init__(self, tweets: list[dict[str, Any]] | None = None, extra_tweets: list[dict] | None = None):
+        super().__init__()
         self.tweets = list(tweets or [])
         self.extra_tweets = list(extra_tweets or [])  # referenced tweets, served in includes only
-        self.failures: list[tuple[int, dict[str, str], Any]] = []
-        self.requests: list[dict[str, str]] = []
-
-    def fail_next(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        self.failures.append((status, headers or {}, body))
 
     def __call__(self, request: Any) -> tuple[int, dict[str, str], str]:
-        params = {k: v[0] for k, v in parse_qs(urlparse(request.url).query).items()}
-        self.requests.append({**params, "auth": request.headers.get("Authorization", "")})
-        if self.failures:
-            status, headers, body = self.failures.pop(0)
-            return status, headers, json.dumps(body)
+        params, failure = self.receive(request)
+        if failure:
+            return failure
         found = sorted(self.tweets, key=lambda t: -int(t["id"]))
         if "since_id" in params:
             found = [t for t in found if int(t["id"]) > int(params["since_id"])]
