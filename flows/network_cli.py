@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from models.network import ENDORSEMENT_KINDS, detect_camps, polarization
+from models.network_measures import DEFAULT_HUB_SHARE
+from models.profiles import edge_camp_stats
 
 # Names other tools use for our interaction kinds.
 KIND_ALIASES = {"retweet": "repost", "rt": "repost", "boost": "repost", "reblog": "repost", "quote": "quote"}
@@ -50,7 +51,13 @@ def read_edge_list(path: Path) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["src", "dst", "kind", "weight"])
 
 
-def analyse_edge_file(path: Path, *, seed: int = 42, n_rewirings: int = 20) -> dict[str, Any]:
+def analyse_edge_file(
+    path: Path, *, seed: int = 42, n_rewirings: int = 20, hub_share: float = DEFAULT_HUB_SHARE
+) -> dict[str, Any]:
+    """Camps and polarization of an edge list file, in the `commonground network` JSON shape:
+    `communities` {node id as written in the file: camp id or null}, `camps` (per-camp numbers),
+    `polarization` {score, baseline_mean, baseline_std, z, measures: {name: {value, baseline_mean,
+    baseline_std, z}}}, and `details` (how the numbers were made)."""
     edges = read_edge_list(path)
     camps_from = "endorsements (repost, quote)"
     if not edges["kind"].isin(ENDORSEMENT_KINDS).any():
@@ -58,20 +65,24 @@ def analyse_edge_file(path: Path, *, seed: int = 42, n_rewirings: int = 20) -> d
         edges = edges.assign(kind="repost")
         camps_from = "all edges (the file has no endorsements)"
     camps = detect_camps(edges, seed=seed)
-    pol = polarization(edges, seed=seed, n_rewirings=n_rewirings)
-    sizes = Counter(c for c in camps.camp.values() if c is not None)
-    per_camp_communities: dict[int, set[int]] = {}
-    for node, community in camps.community.items():
-        camp = camps.camp.get(node)
-        if camp is not None:
-            per_camp_communities.setdefault(camp, set()).add(community)
+    pol = polarization(edges, seed=seed, n_rewirings=n_rewirings, hub_share=hub_share)
     return {
         "communities": camps.camp,
-        "camps": [
-            {"camp_id": c, "size": n, "n_communities": len(per_camp_communities.get(c, ()))}
-            for c, n in sorted(sizes.items())
-        ],
-        "camps_from": camps_from,
-        "n_fine_communities": camps.n_communities,
-        "polarization": pol,
+        "camps": edge_camp_stats(edges, camps.camp, camps.community),
+        "polarization": {
+            "score": pol["score"],
+            "baseline_mean": pol["baseline_mean"],
+            "baseline_std": pol["baseline_std"],
+            "z": pol["z"],
+            "measures": pol["measures"],
+        },
+        "details": {
+            "camps_from": camps_from,
+            "n_fine_communities": camps.n_communities,
+            "headline": "modularity of the camp split",
+            "excess": pol["excess"],
+            "n_rewirings": pol["n_rewirings"],
+            "rwc_hub_share": hub_share,
+            "seed": seed,
+        },
     }

@@ -19,7 +19,9 @@ from flows.sources.base import Source
 from flows.sources.common import Backoff, PlatformSource, TransientSourceError
 from flows.sources.files import FileSource
 from models.network import detect_camps, polarization
+from models.network_tone import hostility_across_camps
 from models.profiles import camp_profiles
+from models.roles import stakeholder_roles
 from models.text import extract_features
 from models.tone import ToneModel, load_tone_model, score_frame
 from models.voices import VoiceParams, constructive_voices
@@ -277,29 +279,51 @@ def analysis_window(warehouse: Warehouse, settings: Settings) -> tuple[datetime,
 
 
 def run_analysis(inputs: dict[str, pd.DataFrame], settings: Settings) -> dict[str, Any]:
-    """Camps, their profiles, polarization against rewired baselines, and constructive voices."""
+    """Camps, their profiles, polarization against rewired baselines, hostility across camps, and
+    constructive voices with the stakeholder role each declares in its bio."""
     posts, interactions = inputs["posts"], inputs["interactions"]
     edges = interactions.rename(columns={"src_account_id": "src", "dst_account_id": "dst"})[
         ["src", "dst", "kind"]
     ]
-    camps = detect_camps(edges, seed=settings.community_seed)
-    pol = polarization(edges, seed=settings.community_seed, n_rewirings=settings.polarization_rewirings)
+    seed = settings.community_seed
+    camps = detect_camps(edges, seed=seed)
+    pol = polarization(
+        edges, seed=seed, n_rewirings=settings.polarization_rewirings, hub_share=settings.rwc_hub_share
+    )
+    hostility = hostility_across_camps(
+        interactions, camps.camp, seed=seed, n_permutations=settings.hostility_permutations
+    )
     profiles = camp_profiles(posts, interactions, camps.camp)
     labels = dict(zip(profiles["camp_id"], profiles["label"], strict=True))
+    accounts = inputs.get("accounts")
+    roles = (
+        dict(zip(accounts["account_id"], stakeholder_roles(accounts["bio"].tolist()), strict=True))
+        if accounts is not None and not accounts.empty
+        else {}
+    )
     params = VoiceParams(
         prior_weight=settings.voices_prior_weight,
         min_posts=settings.voices_min_posts,
+        reach_floor=settings.voices_reach_floor,
+        volume_scale=settings.voices_volume_scale,
+        mention_weight=settings.voices_mention_weight,
+        made_weight=settings.voices_made_weight,
         top_n=settings.voices_top_n,
     )
-    voices = constructive_voices(posts, interactions, camps.camp, params, labels)
+    voices = constructive_voices(posts, interactions, camps.camp, params, labels, roles)
     communities = pd.DataFrame(
         {
             "account_id": list(camps.camp),
             "community_id": [camps.community.get(a, -1) for a in camps.camp],
             "camp_id": pd.array(list(camps.camp.values()), dtype="Int64"),
+            "role": [roles.get(a, (None, ""))[0] for a in camps.camp],
         }
     )
     measures = [{"measure": name, **values} for name, values in pol["measures"].items()]
+    baseline = ("value", "baseline_mean", "baseline_std", "z")
+    measures.append({"measure": "hostility_across_camps", **{k: hostility[k] for k in baseline}})
+    for share in ("share_hostile_across", "share_hostile_within"):
+        measures.append({"measure": share, "value": hostility[share]})
     measures.append(
         {
             "measure": "headline",
@@ -312,10 +336,11 @@ def run_analysis(inputs: dict[str, pd.DataFrame], settings: Settings) -> dict[st
     return {
         "camps": camps,
         "polarization": pol,
+        "hostility": hostility,
         "tables": {
             "communities": communities,
             "community_profiles": profiles,
-            "polarization": pd.DataFrame(measures),
+            "polarization": pd.DataFrame(measures, columns=["measure", *baseline]),
             "voices": voices,
         },
     }
@@ -356,6 +381,7 @@ def analyze(overrides: dict[str, Any] | None = None) -> dict:
             communities=result["camps"].n_communities,
             polarization=round(result["polarization"]["score"], 4),
             polarization_z=round(result["polarization"]["z"], 2),
+            hostility_across_camps=round(result["hostility"]["value"], 4),
             voices=len(result["tables"]["voices"]),
         )
     return counts

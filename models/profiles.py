@@ -6,6 +6,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -114,3 +115,39 @@ def _label(tags: list[tuple[str, float]], terms: list[tuple[str, float]], camp: 
     """A short name a person can read: the camp's two most distinctive hashtags and terms."""
     parts = [f"#{t}" for t, _ in tags[:2]] + [t for t, _ in terms[:2]]
     return " · ".join(parts) if parts else f"camp {camp}"
+
+
+def edge_camp_stats(
+    edges: pd.DataFrame, camps: Mapping[str, int | None], communities: Mapping[str, int], top_k: int = 5
+) -> list[dict[str, Any]]:
+    """Per-camp numbers an edge list alone supports (`edges`: src, dst, kind, weight): size, fine
+    communities merged into it, insularity (share of its members' endorsement weight that stays
+    inside), E-I index over all its edges, and its most endorsed accounts."""
+    frame = edges.assign(src_camp=edges["src"].map(camps), dst_camp=edges["dst"].map(camps))
+    frame = frame[frame["src_camp"].notna() & frame["dst_camp"].notna()]
+    endorse = frame[frame["kind"].isin(["repost", "quote"])]
+    members: dict[int, list[str]] = {}
+    for account, camp in camps.items():
+        if camp is not None:
+            members.setdefault(camp, []).append(account)
+    out = []
+    for camp, accounts in sorted(members.items()):
+        mine = endorse[endorse["src_camp"] == camp]
+        total = float(mine["weight"].sum())
+        inside = float(mine.loc[mine["dst_camp"] == camp, "weight"].sum())
+        touching = frame[(frame["src_camp"] == camp) | (frame["dst_camp"] == camp)]
+        internal = float(touching.loc[touching["src_camp"] == touching["dst_camp"], "weight"].sum())
+        external = float(touching["weight"].sum()) - internal
+        endorsed = endorse[endorse["dst_camp"] == camp].groupby("dst")["weight"].sum()
+        top = endorsed.sort_values(ascending=False, kind="stable").head(top_k)
+        out.append(
+            {
+                "camp_id": int(camp),
+                "size": len(accounts),
+                "n_communities": len({communities[a] for a in accounts if a in communities}),
+                "insularity": inside / total if total else None,
+                "ei_index": (external - internal) / (external + internal) if external + internal else None,
+                "top_accounts": [{"account_id": str(a), "endorsements": float(w)} for a, w in top.items()],
+            }
+        )
+    return out

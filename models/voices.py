@@ -1,14 +1,17 @@
 """Constructive voices: accounts that write constructively and are engaged constructively across camps.
 
-The score multiplies three parts, each in [0, 1]:
+The score multiplies three parts, each in [0, 1] (defaults in `VoiceParams`, set from the
+`voices_*` settings):
 
 - **constructiveness**: the mean constructive probability of what the account wrote itself (reposts
   excluded), shrunk towards the conversation's mean by `prior_weight` pseudo-posts, so two lucky posts
   do not beat forty good ones;
 - **1 − hostility**: the same smoothing over the hostile probability;
 - **reach**: `floor + (1 − floor) · bridging`, where bridging is the effective number of camps (exp of
-  the entropy) among the constructive engagements the account receives and makes across the network,
-  scaled to [0, 1] by the number of camps, times a saturating volume factor. This is the bridging idea
+  the entropy) among the constructive engagements the account receives (and, at `made_weight`, makes)
+  across the network, scaled to [0, 1] by the number of camps, times a saturating volume factor.
+  Reposts count whole, replies and quotes by how non-hostile they are, hostile ones not at all, and
+  mentions at `mention_weight` (0 by default: every camp tags the national bodies and newsdesks). This is the bridging idea
   of Community Notes and Polis applied to accounts: agreement from one camp is popularity, agreement
   from several is common ground.
 
@@ -18,8 +21,6 @@ Every ranked account carries its reasons: its best posts, the camps it reached, 
 from __future__ import annotations
 
 import json
-import math
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -33,17 +34,47 @@ class VoiceParams:
     min_posts: int = 2  # accounts that wrote fewer original posts are not ranked
     reach_floor: float = 0.25  # share of the score a one-camp account can still earn
     volume_scale: float = 4.0  # constructive engagements at which the volume factor reaches 63%
+    # A mention tags an account without engaging with what it wrote: national bodies and newsdesks
+    # are mentioned by every camp, which is visibility, not common ground.
+    mention_weight: float = 0.0
+    made_weight: float = 1.0  # weight of constructive engagement an account makes towards others
     n_examples: int = 3
     top_n: int | None = None
 
 
-def _engagement_weights(interactions: pd.DataFrame) -> pd.Series:
+def _engagement_weights(interactions: pd.DataFrame, mention_weight: float = 0.0) -> pd.Series:
     """How constructive one interaction is: a repost endorses whole; replies, quotes and mentions count
-    by how non-hostile the post making them is, and not at all when it is hostile."""
+    by how non-hostile the post making them is, and not at all when it is hostile; mentions count
+    `mention_weight` as much."""
     hostile = interactions["hostile"].fillna(0.5).astype(float)
     weight = 1.0 - hostile
     weight = weight.where(hostile < 0.5, 0.0)
+    weight = weight.where(interactions["kind"] != "mention", weight * mention_weight)
     return weight.where(interactions["kind"] != "repost", 1.0)
+
+
+def camps_reached(
+    interactions: pd.DataFrame, camps: Mapping[str, int | None], params: VoiceParams
+) -> pd.DataFrame:
+    """Constructive engagement per account and camp (columns account, camp, w): received from others,
+    and (by `made_weight`) made towards others."""
+    if interactions.empty:
+        return pd.DataFrame({"account": pd.Series(dtype=str), "camp": pd.Series(dtype=int), "w": []})
+    frame = interactions.assign(w=_engagement_weights(interactions, params.mention_weight))
+    frame = frame[frame["w"] > 0]
+    received = pd.DataFrame(
+        {"account": frame["dst_account_id"], "camp": frame["src_account_id"].map(camps), "w": frame["w"]}
+    )
+    made = pd.DataFrame(
+        {
+            "account": frame["src_account_id"],
+            "camp": frame["dst_account_id"].map(camps),
+            "w": frame["w"] * params.made_weight,
+        }
+    )
+    both = pd.concat([received, made]).dropna(subset=["camp"])
+    both = both[both["w"] > 0].astype({"camp": int})
+    return both.groupby(["account", "camp"])["w"].sum().reset_index()
 
 
 def constructive_voices(
@@ -52,9 +83,11 @@ def constructive_voices(
     camps: Mapping[str, int | None],
     params: VoiceParams | None = None,
     camp_labels: Mapping[int, str] | None = None,
+    roles: Mapping[str, tuple[str | None, str]] | None = None,
 ) -> pd.DataFrame:
     """Rank accounts. `posts`: author_id, post_id, repost_of_post_id, constructive, hostile.
     `interactions`: kind, src_account_id, dst_account_id, hostile (of the post that interacts).
+    `roles`: account → (stakeholder role, the bio words that declared it), shown, never scored.
     Returns one row per ranked account, best first, with reasons."""
     params = params or VoiceParams()
     labels = dict(camp_labels or {})
@@ -71,6 +104,8 @@ def constructive_voices(
         "camps_reached",
         "example_posts",
         "reasons",
+        "role",
+        "role_evidence",
     ]
     if own.empty:
         return pd.DataFrame(columns=columns)
@@ -83,71 +118,55 @@ def constructive_voices(
     per_author["constructiveness"] = (per_author["c_sum"] + k * prior_c) / (per_author["n"] + k)
     per_author["hostility"] = (per_author["h_sum"] + k * prior_h) / (per_author["n"] + k)
 
-    # Constructive engagement per account and camp: received from others, and made towards others.
-    reached: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    if not interactions.empty:
-        frame = interactions.assign(w=_engagement_weights(interactions))
-        for src, dst, w in frame[["src_account_id", "dst_account_id", "w"]].itertuples(index=False):
-            if w <= 0:
-                continue
-            src_camp, dst_camp = camps.get(src), camps.get(dst)
-            if src_camp is not None:
-                reached[dst][src_camp] += w
-            if dst_camp is not None:
-                reached[src][dst_camp] += w
+    reached = camps_reached(interactions, camps, params)
     n_camps = max(len({c for c in camps.values() if c is not None}), 2)
+    total = reached.groupby("account")["w"].sum()
+    share = reached["w"] / reached["account"].map(total)
+    entropy = (-share * np.log(share)).groupby(reached["account"]).sum()
 
-    rows = []
-    for account, stats in per_author.iterrows():
-        if stats["n"] < params.min_posts:
-            continue
-        account = str(account)
-        home = camps.get(account)
-        by_camp = {c: w for c, w in reached.get(account, {}).items() if w > 0}
-        total = sum(by_camp.values())
-        if total > 0:
-            shares = np.array(list(by_camp.values())) / total
-            effective = math.exp(-float(np.sum(shares * np.log(shares))))
-        else:
-            effective = 1.0
-        volume = 1.0 - math.exp(-total / params.volume_scale)
-        bridging = (effective - 1.0) / (n_camps - 1) * volume
-        reach = params.reach_floor + (1 - params.reach_floor) * bridging
-        score = float(stats["constructiveness"]) * (1 - float(stats["hostility"])) * reach
-        rows.append(
-            {
-                "account_id": account,
-                "score": score,
-                "constructiveness": float(stats["constructiveness"]),
-                "bridging": bridging,
-                "hostility": float(stats["hostility"]),
-                "n_posts": int(stats["n"]),
-                "home_camp": home,
-                "camps_reached": {int(c): round(w, 2) for c, w in sorted(by_camp.items())},
-                "effective_camps": effective,
-            }
-        )
-    ranked = pd.DataFrame(rows)
+    ranked = per_author[per_author["n"] >= params.min_posts].copy()
+    ranked.index = ranked.index.astype(str)
+    ranked["total"] = total.reindex(ranked.index).fillna(0.0)
+    # Effective number of camps: exp of the entropy of where the engagement comes from (1 when none).
+    ranked["effective_camps"] = np.exp(entropy.reindex(ranked.index).fillna(0.0))
+    volume = 1.0 - np.exp(-ranked["total"] / params.volume_scale)
+    ranked["bridging"] = (ranked["effective_camps"] - 1.0) / (n_camps - 1) * volume
+    reach = params.reach_floor + (1 - params.reach_floor) * ranked["bridging"]
+    ranked["score"] = ranked["constructiveness"] * (1 - ranked["hostility"]) * reach
     if ranked.empty:
         return pd.DataFrame(columns=columns)
+    ranked = ranked.rename_axis("account_id").reset_index()
     ranked = ranked.sort_values(["score", "account_id"], ascending=[False, True]).reset_index(drop=True)
     if params.top_n:
-        ranked = ranked.head(params.top_n)
+        ranked = ranked.head(params.top_n).copy()
     ranked["rank"] = np.arange(1, len(ranked) + 1)
+    ranked["n_posts"] = ranked["n"].astype(int)
+    ranked["home_camp"] = pd.array([camps.get(a) for a in ranked["account_id"]], dtype="Int64")
+    mine = reached[reached["account"].isin(set(ranked["account_id"]))]
+    by_camp: dict[str, dict[int, float]] = {a: {} for a in ranked["account_id"]}
+    for account, camp, w in mine.itertuples(index=False):
+        by_camp[account][int(camp)] = round(float(w), 2)
+    reached_by = [dict(sorted(by_camp[a].items())) for a in ranked["account_id"]]
     best = (
-        own.sort_values(["constructive", "post_id"], ascending=[False, True])
+        own[own["author_id"].isin(set(ranked["account_id"]))]
+        .sort_values(["constructive", "post_id"], ascending=[False, True])
+        .groupby("author_id")
+        .head(params.n_examples)
         .groupby("author_id")["post_id"]
-        .apply(lambda s: list(s.head(params.n_examples)))
+        .agg(list)
     )
     ranked["example_posts"] = [json.dumps(best.get(a, [])) for a in ranked["account_id"]]
-    ranked["reasons"] = [_reasons(row, labels) for row in ranked.itertuples(index=False)]
-    ranked["camps_reached"] = [json.dumps({str(c): w for c, w in r.items()}) for r in ranked["camps_reached"]]
-    ranked["home_camp"] = ranked["home_camp"].astype("Int64")
+    ranked["reasons"] = [
+        _reasons(row, r, labels) for row, r in zip(ranked.itertuples(index=False), reached_by, strict=True)
+    ]
+    ranked["camps_reached"] = [json.dumps({str(c): w for c, w in r.items()}) for r in reached_by]
+    declared = dict(roles or {})
+    ranked["role"] = [declared.get(a, (None, ""))[0] for a in ranked["account_id"]]
+    ranked["role_evidence"] = [declared.get(a, (None, ""))[1] or None for a in ranked["account_id"]]
     return ranked[columns]
 
 
-def _reasons(row: object, labels: Mapping[int, str]) -> str:
-    reached: dict[int, float] = row.camps_reached  # type: ignore[attr-defined]
+def _reasons(row: object, reached: Mapping[int, float], labels: Mapping[int, str]) -> str:
     camps = ", ".join(
         f"{labels.get(c, f'camp {c}')} ({w:.0f})" for c, w in sorted(reached.items(), key=lambda kv: -kv[1])
     )

@@ -160,6 +160,12 @@ CREATE TABLE IF NOT EXISTS voices (
     PRIMARY KEY (analysis_id, account_id)
 );
 
+-- Stakeholder role each account declares in its bio (models/roles.py: gp, nurse, pharmacist,
+-- allied_health, patient_carer, researcher, nhs_org, industry, journalist, politician; NULL = none).
+ALTER TABLE communities ADD COLUMN IF NOT EXISTS role VARCHAR;
+ALTER TABLE voices ADD COLUMN IF NOT EXISTS role VARCHAR;
+ALTER TABLE voices ADD COLUMN IF NOT EXISTS role_evidence VARCHAR;  -- the bio words that declared it
+
 -- Lineage ------------------------------------------------------------------------------------------
 
 CREATE TABLE IF NOT EXISTS runs (

@@ -129,6 +129,33 @@ class Settings(BaseSettings):
     voices_top_n: int = Field(default=50, ge=1)
     voices_prior_weight: float = Field(default=3.0, ge=0, description="Pseudo-posts of shrinkage.")
     voices_min_posts: int = Field(default=2, ge=1)
+    voices_reach_floor: float = Field(
+        default=0.25, ge=0, le=1, description="Share of the score an account engaged by one camp can still earn."
+    )
+    voices_volume_scale: float = Field(
+        default=4.0, gt=0, description="Constructive engagements at which the volume factor reaches 63%."
+    )
+    voices_mention_weight: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="How much a non-hostile mention counts as engagement (a tag is visibility, not agreement).",
+    )
+    voices_made_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="How much constructive engagement an account makes counts, next to what it receives.",
+    )
+    rwc_hub_share: float = Field(
+        default=0.01,
+        gt=0,
+        le=0.5,
+        description="Random Walk Controversy: share of each side's highest-degree accounts where walks stop.",
+    )
+    hostility_permutations: int = Field(
+        default=200, ge=0, description="Seeded shuffles of reply tone behind the hostility-across-camps baseline."
+    )
 
     # --- privacy
     pseudonymize_handles: bool = Field(

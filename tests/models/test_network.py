@@ -75,7 +75,11 @@ def test_random_graph_is_not_called_polarised_but_a_planted_one_is() -> None:
     assert abs(rand["z"]) < 3
     assert camps["z"] > 10
     assert camps["excess"] > 0.2 > abs(rand["excess"])
-    assert set(camps["measures"]) == {"modularity", "ei_index"}
+    assert set(camps["measures"]) == {"modularity", "ei_index", "rwc", "boundary"}
+    for name in ("rwc", "boundary"):
+        # Both two-sided measures score well above zero even on the random graph: hence the baseline.
+        assert abs(rand["measures"][name]["z"]) < 3
+        assert camps["measures"][name]["z"] > 3
 
 
 def test_empty_graph_gives_a_zero_result() -> None:

@@ -64,3 +64,32 @@ def test_no_scored_posts_gives_an_empty_ranking() -> None:
     posts, inter, camps = conversation()
     empty = constructive_voices(posts.head(0), inter, camps)
     assert empty.empty and "reasons" in empty.columns
+
+
+def test_mentions_are_visibility_not_engagement() -> None:
+    posts, inter, camps = conversation()
+    # Every camp tags the newsdesk; nobody reposts or replies to it.
+    post_rows = pd.DataFrame(
+        [(f"news-{k}", "newsdesk", None, 0.85, 0.05) for k in range(10)], columns=posts.columns
+    )
+    tags = pd.DataFrame(
+        [("mention", f"{c}{i}", "newsdesk", 0.05) for c in "abc" for i in range(10)], columns=inter.columns
+    )
+    camps = {**camps, "newsdesk": 0}
+    both = (pd.concat([posts, post_rows]), pd.concat([inter, tags]))
+    quiet = constructive_voices(*both, camps).set_index("account_id")
+    loud = constructive_voices(*both, camps, VoiceParams(mention_weight=1.0)).set_index("account_id")
+    assert quiet.loc["newsdesk", "bridging"] == 0.0
+    assert loud.loc["newsdesk", "bridging"] > 0.5
+    assert quiet.loc["bridger", "rank"] == 1
+
+
+def test_roles_are_shown_but_never_scored() -> None:
+    posts, inter, camps = conversation()
+    plain = constructive_voices(posts, inter, camps)
+    roles = {"bridger": ("gp", "GP partner"), "troll": ("journalist", "reporter")}
+    labelled = constructive_voices(posts, inter, camps, roles=roles)
+    assert list(plain["account_id"]) == list(labelled["account_id"])
+    row = labelled.set_index("account_id").loc["bridger"]
+    assert (row["role"], row["role_evidence"]) == ("gp", "GP partner")
+    assert pd.isna(labelled.set_index("account_id").loc["leader", "role"])
