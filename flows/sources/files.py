@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from flows.sources import mastodon, twarc
 from flows.sources.base import Page, Source
-from flows.sources.common import client_version, dump, now_utc, quarantine
+from flows.sources.common import dump, now_utc, quarantine
 from flows.sources.csv_import import check_mapping, row_to_object
 from flows.sources.jsonl import FORMAT_VERSION, normalise_post
 from warehouse.records import Batch, Provenance
@@ -29,7 +29,7 @@ FORMAT_CLIENTS = {
     "jsonl": FORMAT_VERSION,
     "csv": "commonground-csv/1",
     "twarc2": "twarc2",
-    "mastodon-json": client_version("Mastodon.py").replace("Mastodon.py", "mastodon-api-json"),
+    "mastodon-json": "mastodon-api-json",
 }
 # One line (or row, or array item) of a file: its number, its raw text, and how to normalise it.
 Line = tuple[int, str, Callable[[], Batch]]
@@ -146,8 +146,9 @@ class FileSource(Source):
     def _mastodon_items(self, path: Path, prov: Provenance) -> Iterator[Line]:
         # One context per file, so a reply whose parent is in the same dump links to it by URI.
         ctx = mastodon.StatusContext(instance=None, provenance=prov)
-        head = path.open("rb").read(64).lstrip()
-        if not head.startswith(b"["):
+        with path.open("rb") as handle:
+            is_array = handle.read(64).lstrip().startswith(b"[")
+        if not is_array:
             for line_no, raw, decode in self._decoded_lines(path):
                 yield line_no, raw, lambda d=decode: mastodon.normalise_status(_json(d()), ctx)  # type: ignore[misc]
             return
