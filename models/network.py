@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -233,7 +233,7 @@ def _place_by_contact(frame: pd.DataFrame, camp: dict[str, int | None]) -> None:
             camp[account] = int(found) if found is not None else None
 
 
-def camp_modularity(graph: ig.Graph, camps: list[int | None]) -> float:
+def camp_modularity(graph: ig.Graph, camps: Sequence[int | None]) -> float:
     """Modularity of a camp split; unplaced nodes each count as their own group."""
     if graph.ecount() == 0:
         return 0.0
@@ -251,7 +251,7 @@ def _dense(camps: Iterable[int | None]) -> list[int]:
     return out
 
 
-def ei_index(graph: ig.Graph, camps: list[int | None]) -> float:
+def ei_index(graph: ig.Graph, camps: Sequence[int | None]) -> float:
     """Krackhardt's E-I index: (external − internal) / all edge weight; −1 closed camps, +1 all across."""
     if graph.ecount() == 0:
         return 0.0

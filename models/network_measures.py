@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 
 import igraph as ig
 import numpy as np
@@ -35,7 +36,7 @@ from scipy.sparse.linalg import cg
 DEFAULT_HUB_SHARE = 0.01
 
 
-def two_largest_sides(graph: ig.Graph, camps: list[int | None]) -> tuple[sparse.csr_matrix, np.ndarray]:
+def two_largest_sides(graph: ig.Graph, camps: Sequence[int | None]) -> tuple[sparse.csr_matrix, np.ndarray]:
     """The simple unweighted adjacency of the graph induced by the two largest camps, and each kept
     vertex's side (0 for the largest camp, 1 for the next). Empty when there are fewer than two camps."""
     sizes = Counter(c for c in camps if c is not None)
