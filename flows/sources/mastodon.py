@@ -193,10 +193,10 @@ def _instance_host(instance: str) -> str:
 
 
 class MastodonSource(PlatformSource):
-    """Reads `#tag` on every configured instance, newest first, down to the stored cursor.
+    """Reads `#tag` on every configured instance; an instance that wants a login is skipped with a notice.
 
-    The cursor is a JSON object `{instance: newest status id}`; each instance's entry moves only once
-    all of its new pages are stored, so a failed run never leaves a gap.
+    The cursor is a JSON object `{instance: newest status id stored}`, one entry per instance; see
+    `_instance_pages` for how it moves without leaving gaps.
     """
 
     name = SOURCE
@@ -257,40 +257,63 @@ class MastodonSource(PlatformSource):
                 self.notice(notice)
 
     def _instance_pages(self, instance: str, tag: str, cursors: dict[str, str]) -> Iterator[Page]:
+        """First run: newest first, down with `max_id`, the cursor set once at the end. Later runs:
+        forward from the cursor with `min_id`, oldest new page first, so the cursor moves page by
+        page and a run cut short by `max_pages` (or a failure) leaves no gap for the next."""
         api, session = self.client(instance)
         since_id = cursors.get(instance)
         ctx = StatusContext(instance=instance, provenance=provenance(SOURCE, tag, "", CLIENT))
         max_id: str | None = None
-        newest: str | None = None
+        newest: str | None = since_id
         pending: Page | None = None
         for _ in range(self.max_pages):
-            body, url = self._request(api, session, instance, tag, max_id=max_id, since_id=since_id)
-            try:
-                statuses = json.loads(body)
-                if not isinstance(statuses, list):
-                    raise ValueError(f"expected a list of statuses, got {type(statuses).__name__}")
-            except ValueError as exc:
-                yield Page(batch=quarantine(SOURCE, url, None, f"page not understood: {exc}", body))
+            params = {"min_id": newest} if since_id else {"max_id": max_id}
+            page = self._page(api, session, instance, tag, ctx, params)
+            if page is None:
                 break
-            if not statuses:
-                break
-            ctx.provenance = provenance(SOURCE, tag, url, CLIENT)
-            # Oldest first, so a reply's parent on the same page is seen before the reply.
-            ordered = sorted(statuses, key=_id_order)
-            batch = normalise_each(ordered, lambda s: normalise_status(s, ctx), source=SOURCE, origin=url)
-            ids = [str(s["id"]) for s in statuses if isinstance(s, dict) and "id" in s]
-            if ids:
-                newest = max([newest or "0", *ids], key=_id_int)
-                max_id = min(ids, key=_id_int)
-            if pending is not None:
-                yield pending
-            pending = Page(batch=batch)
+            ids, batch = page
+            if since_id:
+                newest = max([newest or "0", *ids], key=_id_int) if ids else newest
+                cursors[instance] = newest or since_id
+                yield Page(batch=batch, cursor=json.dumps(cursors, sort_keys=True))
+            else:
+                newest = max([newest or "0", *ids], key=_id_int) if ids else newest
+                max_id = min(ids, key=_id_int) if ids else max_id
+                if pending is not None:
+                    yield pending
+                pending = Page(batch=batch)
             if not ids:
                 break
-        if pending is not None:
-            cursors[instance] = newest or since_id or ""
+        if pending is not None and newest:
+            cursors[instance] = newest
             pending.cursor = json.dumps(cursors, sort_keys=True)
+        if pending is not None:
             yield pending
+
+    def _page(
+        self,
+        api: Mastodon,
+        session: _KeepBody,
+        instance: str,
+        tag: str,
+        ctx: StatusContext,
+        params: dict[str, str | None],
+    ) -> tuple[list[str], Batch] | None:
+        """One timeline page: its status ids and records; None when the timeline has no more."""
+        body, url = self._request(api, session, instance, tag, **params)
+        try:
+            statuses = json.loads(body)
+            if not isinstance(statuses, list):
+                raise ValueError(f"expected a list of statuses, got {type(statuses).__name__}")
+        except ValueError as exc:
+            return [], quarantine(SOURCE, url, None, f"page not understood: {exc}", body)
+        if not statuses:
+            return None
+        ctx.provenance = provenance(SOURCE, tag, url, CLIENT)
+        # Oldest first, so a reply's parent on the same page is seen before the reply.
+        ordered = sorted(statuses, key=_id_order)
+        batch = normalise_each(ordered, lambda s: normalise_status(s, ctx), source=SOURCE, origin=url)
+        return [str(s["id"]) for s in statuses if isinstance(s, dict) and "id" in s], batch
 
     def _request(
         self, api: Mastodon, session: _KeepBody, instance: str, tag: str, **params: str | None

@@ -145,7 +145,10 @@ class FakeMastodon(FakeEndpoint):
             ids = [s for s in ids if int(s["id"]) < int(params["max_id"])]
         if "since_id" in params:
             ids = [s for s in ids if int(s["id"]) > int(params["since_id"])]
-        page = ids[: int(params.get("limit", 20))]
+        limit = int(params.get("limit", 20))
+        if "min_id" in params:  # the page immediately newer than min_id, still newest first
+            ids = [s for s in ids if int(s["id"]) > int(params["min_id"])][-limit:]
+        page = ids[:limit]
         reset = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
         headers = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "299", "X-RateLimit-Reset": reset}
         if page:

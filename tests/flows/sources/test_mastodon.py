@@ -30,12 +30,18 @@ def test_pages_down_with_max_id_then_a_second_run_reads_only_newer_statuses(
     assert [r.get("max_id") for r in fake.requests] == [None, "7", "4", "1"]  # 3 pages, then an empty one
     assert json.loads(warehouse.get_cursor("mastodon", "NHS") or "") == {"mastodon.social": "9"}
 
-    fake.statuses += [mastodon_status(i, minutes=i) for i in (10, 11)]
+    # Later runs page forward from the cursor with min_id; one cut short by max_pages leaves no gap.
+    fake.statuses += [mastodon_status(i, minutes=i) for i in range(10, 15)]
     fake.requests.clear()
-    second = ingest_query(warehouse, source(["mastodon.social"], backoff), "NHS", run_id="r2")
-    assert (second.read, second.posts_stored, second.duplicates) == (2, 2, 0)
-    assert {r["since_id"] for r in fake.requests} == {"9"}
-    assert json.loads(warehouse.get_cursor("mastodon", "NHS") or "") == {"mastodon.social": "11"}
+    second = ingest_query(warehouse, source(["mastodon.social"], backoff, max_pages=1), "NHS", run_id="r2")
+    assert (second.read, second.posts_stored, second.duplicates) == (3, 3, 0)
+    assert [r["min_id"] for r in fake.requests] == ["9"]
+    assert json.loads(warehouse.get_cursor("mastodon", "NHS") or "") == {"mastodon.social": "12"}
+    fake.requests.clear()
+    third = ingest_query(warehouse, source(["mastodon.social"], backoff), "NHS", run_id="r3")
+    assert (third.read, third.posts_stored, third.duplicates) == (2, 2, 0)
+    assert [r["min_id"] for r in fake.requests] == ["12", "14"]
+    assert warehouse.table_counts()["posts"] == 14
     row = warehouse.query("SELECT text, hashtags, source_url, client_version FROM posts ORDER BY created_at")
     assert row.loc[0, "text"] == "Waiting lists are down where practices share data #NHS"
     assert list(row.loc[0, "hashtags"]) == ["nhs"]
