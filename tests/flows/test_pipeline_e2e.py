@@ -146,3 +146,62 @@ def test_dashboard_pages_on_the_pipeline_snapshot(
     assert not at.info or "No analysis" not in " ".join(str(i.value) for i in at.info)
     assert at.dataframe, "every page shows at least one table"
     st.cache_data.clear()
+
+
+def _top_voices(small_run: dict[str, Any], n: int = 10) -> list[str]:
+    analysis_id = small_run["first"]["analyze"]["analysis_id"]
+    top = small_run["warehouse"].query(
+        "SELECT account_id FROM voices WHERE analysis_id = ? ORDER BY rank LIMIT ?", [analysis_id, n]
+    )
+    return [a.split(":", 1)[1] for a in top["account_id"]]
+
+
+def test_four_of_five_bridgers_and_no_hostile_account_in_the_top_ten(small_run: dict[str, Any]) -> None:
+    truth = small_run["sample"].truth
+    top = _top_voices(small_run)
+    assert len(set(top) & set(truth["bridgers"])) >= 4, top
+    assert not set(top) & set(truth["hostile_accounts"]), top
+
+
+def test_voices_carry_the_role_their_bio_declares(small_run: dict[str, Any]) -> None:
+    truth = small_run["sample"].truth["accounts"]
+    analysis_id = small_run["first"]["analyze"]["analysis_id"]
+    voices = small_run["warehouse"].query(
+        "SELECT account_id, role, role_evidence FROM voices WHERE analysis_id = ?", [analysis_id]
+    )
+    # The generator's own words for a stakeholder; ours are patterns written for real bios.
+    words = {"patient": "patient_carer", "other": None}
+    expected = [
+        words.get(s, s) for s in (truth[a.split(":", 1)[1]]["stakeholder"] for a in voices["account_id"])
+    ]
+    found = [r if isinstance(r, str) else None for r in voices["role"]]
+    assert sum(e == f for e, f in zip(expected, found, strict=True)) >= 0.9 * len(found)
+
+
+def test_the_sample_is_segregated_beyond_chance_and_a_random_graph_is_not(small_run: dict[str, Any]) -> None:
+    import random
+
+    import pandas as pd
+
+    from models.network import polarization
+
+    analysis_id = small_run["first"]["analyze"]["analysis_id"]
+    rows = small_run["warehouse"].query("SELECT * FROM polarization WHERE analysis_id = ?", [analysis_id])
+    measures = rows.set_index("measure")
+    assert {"modularity", "ei_index", "rwc", "boundary", "hostility_across_camps", "headline"} <= set(
+        measures.index
+    )
+    sample_z = float(measures.loc["headline", "z"])
+    # A random graph with the sample's size: as many accounts and endorsements, nobody in camps.
+    inter = small_run["warehouse"].query("SELECT src_account_id, dst_account_id, kind FROM interactions")
+    endorse = inter[inter["kind"].isin(["repost", "quote"])]
+    accounts = sorted(set(endorse["src_account_id"]) | set(endorse["dst_account_id"]))
+    rng = random.Random(11)
+    edges = pd.DataFrame(
+        [(rng.choice(accounts), rng.choice(accounts), "repost") for _ in range(len(endorse))],
+        columns=["src", "dst", "kind"],
+    )
+    random_z = polarization(edges, n_rewirings=5, seed=42)["z"]
+    assert abs(random_z) < 3 < sample_z, (random_z, sample_z)
+    # Cross-camp replies in the sample are planted pile-ons: hostile far more often than at home.
+    assert float(measures.loc["hostility_across_camps", "z"]) > 3
