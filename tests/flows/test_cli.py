@@ -33,11 +33,7 @@ def test_network_command_on_a_conover_style_file(tmp_path: Path) -> None:
     assert len(sides) == 1  # every even node in one camp
     pol = result["polarization"]
     assert {"score", "baseline_mean", "baseline_std", "z", "measures"} <= set(pol)
-    # Four rewirings of a 40-node graph give a noisy spread (a quarter of rewired graphs of this size
-    # still split into two camps), so the headline z varies around 3; the excess and RWC do not.
-    assert pol["z"] > 2
-    assert pol["score"] - pol["baseline_mean"] > 0.25
-    assert pol["measures"]["rwc"]["z"] > 3
+    assert pol["z"] > 3
 
 
 def test_edge_list_formats_and_errors(tmp_path: Path) -> None:
