@@ -346,44 +346,68 @@ def run_analysis(inputs: dict[str, pd.DataFrame], settings: Settings) -> dict[st
     }
 
 
+def analyse_window(
+    warehouse: Warehouse,
+    settings: Settings,
+    window: tuple[datetime, datetime],
+    model_version: str,
+    run_id: str,
+) -> dict[str, Any]:
+    """Analyse one time window, replace its analysis in the warehouse, and say what was found."""
+    start, end = window
+    inputs = warehouse.analysis_inputs(start, end, model_version)
+    result = run_analysis(inputs, settings)
+    analysis = {
+        "analysis_id": f"{settings.topic}:{start:%Y-%m-%dT%H:%M}:{end:%Y-%m-%dT%H:%M}",
+        "topic": settings.topic,
+        "window_start": start,
+        "window_end": end,
+        "model_version": model_version,
+        "run_id": run_id,
+        "n_posts": len(inputs["posts"]),
+        "n_accounts": int(inputs["posts"]["author_id"].nunique()),
+        "n_edges": len(inputs["interactions"]),
+    }
+    warehouse.write_analysis(analysis, result["tables"])
+    return {
+        "analysis_id": analysis["analysis_id"],
+        "posts": analysis["n_posts"],
+        "accounts": analysis["n_accounts"],
+        "camps": result["camps"].n_camps,
+        "communities": result["camps"].n_communities,
+        "polarization": round(result["polarization"]["score"], 4),
+        "polarization_z": round(result["polarization"]["z"], 2),
+        "hostility_across_camps": round(result["hostility"]["value"], 4),
+        "voices": len(result["tables"]["voices"]),
+    }
+
+
 @flow(name="analyze", log_prints=True)
 def analyze(overrides: dict[str, Any] | None = None) -> dict:
-    """Map the conversation of the latest window: camps from who endorses whom, how closed each camp
-    is and what it talks about, how segregated the network is compared with chance, and the
-    constructive voices who reach across camps."""
+    """Map the conversation of the latest week (and of the longer windows configured, a month by
+    default): camps from who endorses whom, how closed each camp is and what it talks about, how
+    segregated the network is compared with chance, and the constructive voices who reach across."""
     settings = load_settings(overrides)
     warehouse = open_warehouse(settings)
     model_version = cached_tone_model(
         settings.tone_model, settings.tone_batch_size, settings.tone_max_length
     ).version
     start, end = analysis_window(warehouse, settings)
-    params = {"topic": settings.topic, "window_start": start, "window_end": end}
+    longer = [d for d in dict.fromkeys(settings.extra_window_days) if d != settings.window_days]
+    params = {
+        "topic": settings.topic,
+        "window_start": start,
+        "window_end": end,
+        "longer_windows_days": longer,
+    }
     with recorded_run(warehouse, "analyze", params) as counts:
-        inputs = warehouse.analysis_inputs(start, end, model_version)
-        result = run_analysis(inputs, settings)
-        analysis = {
-            "analysis_id": f"{settings.topic}:{start:%Y-%m-%dT%H:%M}:{end:%Y-%m-%dT%H:%M}",
-            "topic": settings.topic,
-            "window_start": start,
-            "window_end": end,
-            "model_version": model_version,
-            "run_id": counts["run_id"],
-            "n_posts": len(inputs["posts"]),
-            "n_accounts": int(inputs["posts"]["author_id"].nunique()),
-            "n_edges": len(inputs["interactions"]),
-        }
-        warehouse.write_analysis(analysis, result["tables"])
-        counts.update(
-            analysis_id=analysis["analysis_id"],
-            posts=analysis["n_posts"],
-            accounts=analysis["n_accounts"],
-            camps=result["camps"].n_camps,
-            communities=result["camps"].n_communities,
-            polarization=round(result["polarization"]["score"], 4),
-            polarization_z=round(result["polarization"]["z"], 2),
-            hostility_across_camps=round(result["hostility"]["value"], 4),
-            voices=len(result["tables"]["voices"]),
-        )
+        windows: dict[str, dict[str, Any]] = {}
+        for days in longer:
+            window = analysis_window(warehouse, settings.model_copy(update={"window_days": days}))
+            windows[f"{days}d"] = analyse_window(warehouse, settings, window, model_version, counts["run_id"])
+        # The main window is written last: the dashboard and the report open the newest analysis.
+        counts.update(analyse_window(warehouse, settings, (start, end), model_version, counts["run_id"]))
+        counts["longer_windows"] = windows
     return counts
 
 

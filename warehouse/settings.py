@@ -130,7 +130,10 @@ class Settings(BaseSettings):
     voices_prior_weight: float = Field(default=3.0, ge=0, description="Pseudo-posts of shrinkage.")
     voices_min_posts: int = Field(default=2, ge=1)
     voices_reach_floor: float = Field(
-        default=0.25, ge=0, le=1, description="Share of the score an account engaged by one camp can still earn."
+        default=0.25,
+        ge=0,
+        le=1,
+        description="Share of the score an account engaged by one camp can still earn.",
     )
     voices_volume_scale: float = Field(
         default=4.0, gt=0, description="Constructive engagements at which the volume factor reaches 63%."
@@ -154,7 +157,13 @@ class Settings(BaseSettings):
         description="Random Walk Controversy: share of each side's highest-degree accounts where walks stop.",
     )
     hostility_permutations: int = Field(
-        default=200, ge=0, description="Seeded shuffles of reply tone behind the hostility-across-camps baseline."
+        default=200,
+        ge=0,
+        description="Seeded shuffles of reply tone behind the hostility-across-camps baseline.",
+    )
+    extra_window_days: list[int] = Field(
+        default_factory=lambda: [30],
+        description="Longer windows analysed next to window_days (each its own analysis; the main one is newest).",
     )
 
     # --- privacy
