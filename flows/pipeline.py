@@ -316,7 +316,6 @@ def run_analysis(inputs: dict[str, pd.DataFrame], settings: Settings) -> dict[st
             "account_id": list(camps.camp),
             "community_id": [camps.community.get(a, -1) for a in camps.camp],
             "camp_id": pd.array(list(camps.camp.values()), dtype="Int64"),
-            "role": [roles.get(a, (None, ""))[0] for a in camps.camp],
         }
     )
     measures = [{"measure": name, **values} for name, values in pol["measures"].items()]
@@ -342,6 +341,10 @@ def run_analysis(inputs: dict[str, pd.DataFrame], settings: Settings) -> dict[st
             "community_profiles": profiles,
             "polarization": pd.DataFrame(measures, columns=["measure", *baseline]),
             "voices": voices,
+            "account_roles": pd.DataFrame(
+                [(a, role, words) for a, (role, words) in roles.items() if role is not None],
+                columns=["account_id", "role", "evidence"],
+            ),
         },
     }
 

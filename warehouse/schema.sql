@@ -160,11 +160,16 @@ CREATE TABLE IF NOT EXISTS voices (
     PRIMARY KEY (analysis_id, account_id)
 );
 
--- Stakeholder role each account declares in its bio (models/roles.py: gp, nurse, pharmacist,
--- allied_health, patient_carer, researcher, nhs_org, industry, journalist, politician; NULL = none).
-ALTER TABLE communities ADD COLUMN IF NOT EXISTS role VARCHAR;
-ALTER TABLE voices ADD COLUMN IF NOT EXISTS role VARCHAR;
-ALTER TABLE voices ADD COLUMN IF NOT EXISTS role_evidence VARCHAR;  -- the bio words that declared it
+-- Stakeholder role each account of an analysis declares in its bio (models/roles.py); accounts whose
+-- bio declares none have no row. Join on (analysis_id, account_id) to filter voices or camps by role.
+CREATE TABLE IF NOT EXISTS account_roles (
+    analysis_id  VARCHAR NOT NULL,
+    account_id   VARCHAR NOT NULL,
+    role         VARCHAR NOT NULL,            -- gp | nurse | pharmacist | allied_health | patient_carer |
+                                              -- researcher | nhs_org | industry | journalist | politician
+    evidence     VARCHAR NOT NULL,            -- the bio words that declared it, e.g. 'GP partner'
+    PRIMARY KEY (analysis_id, account_id)
+);
 
 -- Lineage ------------------------------------------------------------------------------------------
 

@@ -32,10 +32,11 @@ TABLES = (
     "community_profiles",
     "polarization",
     "voices",
+    "account_roles",
     "runs",
 )
 # Tables whose rows belong to one analysis (topic × window); a re-run replaces them whole.
-ANALYSIS_TABLES = ("communities", "community_profiles", "polarization", "voices")
+ANALYSIS_TABLES = ("communities", "community_profiles", "polarization", "voices", "account_roles")
 # Columns that hold personal raw payloads; the published snapshot leaves them out.
 RAW_COLUMNS = {"accounts": "raw", "posts": "raw", "quarantine": "raw"}
 

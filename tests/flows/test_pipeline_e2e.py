@@ -167,7 +167,9 @@ def test_voices_carry_the_role_their_bio_declares(small_run: dict[str, Any]) -> 
     truth = small_run["sample"].truth["accounts"]
     analysis_id = small_run["first"]["analyze"]["analysis_id"]
     voices = small_run["warehouse"].query(
-        "SELECT account_id, role, role_evidence FROM voices WHERE analysis_id = ?", [analysis_id]
+        """SELECT v.account_id, r.role, r.evidence FROM voices v
+           LEFT JOIN account_roles r USING (analysis_id, account_id) WHERE v.analysis_id = ?""",
+        [analysis_id],
     )
     # The generator's own words for a stakeholder; ours are patterns written for real bios.
     words = {"patient": "patient_carer", "other": None}
