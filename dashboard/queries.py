@@ -38,6 +38,21 @@ EMPTY_STATE_MESSAGE = (
 # --- where the data is ------------------------------------------------------------------------------
 
 
+# Stakeholder roles as `models/roles.py` names them (the dashboard does not import models).
+ROLE_LABELS = {
+    "gp": "GP",
+    "nurse": "Nurse",
+    "pharmacist": "Pharmacist",
+    "allied_health": "Allied health professional",
+    "patient_carer": "Patient or carer",
+    "researcher": "Researcher",
+    "nhs_org": "NHS organisation or trust",
+    "industry": "Industry",
+    "journalist": "Journalist",
+    "politician": "Politician",
+}
+
+
 def snapshot_path() -> str:
     """The snapshot to read; fresh settings each time so `COMMONGROUND_SNAPSHOT` always applies."""
     return str(Settings().snapshot_path)
@@ -221,14 +236,23 @@ def polarization(path: str, analysis_id: str) -> pd.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def voices(path: str, analysis_id: str) -> pd.DataFrame:
     """The ranked voices of one analysis with handle, name, bio, home camp and camps reached."""
+    # Snapshots published before roles existed have no account_roles table.
+    roles = (
+        "LEFT JOIN account_roles r ON r.analysis_id = v.analysis_id AND r.account_id = v.account_id"
+        if _has_table(path, "account_roles")
+        else "LEFT JOIN (SELECT NULL::VARCHAR AS role, NULL::VARCHAR AS evidence) r ON false"
+    )
     frame = _read(
         path,
-        """SELECT v.rank, v.account_id, a.handle, a.display_name, a.bio, a.url, v.score,
+        f"""SELECT v.rank, v.account_id, a.handle, a.display_name, a.bio, a.url, v.score,
                   v.constructiveness, v.bridging, v.hostility, v.n_posts, v.home_camp,
-                  v.camps_reached, v.example_posts, v.reasons
-           FROM voices v LEFT JOIN accounts a USING (account_id)
+                  v.camps_reached, v.example_posts, v.reasons, r.role, r.evidence AS role_evidence
+           FROM voices v LEFT JOIN accounts a USING (account_id) {roles}
            WHERE v.analysis_id = ? ORDER BY v.rank, v.account_id""",
         [analysis_id],
+    )
+    frame["role_label"] = frame["role"].map(
+        lambda role: ROLE_LABELS.get(role, role) if isinstance(role, str) else ""
     )
     labels = camp_labels(path, analysis_id)
     frame["handle"] = frame["handle"].fillna(frame["account_id"])

@@ -30,9 +30,13 @@ st.markdown(
     "adding them to the shortlist."
 )
 
-camp_filter_col, score_filter_col = st.columns(2)
+camp_filter_col, role_filter_col, score_filter_col = st.columns(3)
 camp_options = ["All camps", *q.camp_labels(snapshot, analysis_id).values()]
 camp = camp_filter_col.selectbox("Home camp", camp_options, key="voices_camp")
+role_options = ["All roles", *sorted({r for r in voices["role_label"] if r})]
+role = role_filter_col.selectbox(
+    "Stakeholder role", role_options, key="voices_role", help="As the account describes itself in its bio."
+)
 lowest = float(voices["score"].min())
 min_score = score_filter_col.number_input(
     "Minimum score", value=min(0.0, lowest), step=0.05, format="%.2f", key="voices_min_score"
@@ -41,6 +45,8 @@ min_score = score_filter_col.number_input(
 shown = voices[voices["score"] >= min_score]
 if camp != "All camps":
     shown = shown[shown["home_camp_label"] == camp]
+if role != "All roles":
+    shown = shown[shown["role_label"] == role]
 
 st.dataframe(
     shown[
@@ -48,6 +54,7 @@ st.dataframe(
             "rank",
             "handle",
             "display_name",
+            "role_label",
             "score",
             "constructiveness",
             "bridging",
@@ -64,6 +71,7 @@ st.dataframe(
         "rank": st.column_config.NumberColumn("Rank"),
         "handle": "Handle",
         "display_name": "Name",
+        "role_label": "Role",
         "score": st.column_config.NumberColumn("Score", format="%.3f"),
         "constructiveness": st.column_config.NumberColumn("Constructive", format="%.2f"),
         "bridging": st.column_config.NumberColumn("Bridging", format="%.2f"),

@@ -193,6 +193,11 @@ def _build(path: Path, *, with_analysis: bool = True) -> None:
                 ],
             )
         con.execute(
+            """INSERT INTO account_roles (analysis_id, account_id, role, evidence) VALUES
+               (?, 'mastodon:1', 'gp', 'GP in Leeds'), (?, 'mastodon:4', 'patient_carer', 'carer')""",
+            [ANALYSIS, ANALYSIS],
+        )
+        con.execute(
             "INSERT INTO voices VALUES (?, 'mastodon:6', 1, 0.99, 0.9, 0.9, 0.0, 1, NULL, '{}', '[]', 'old')",
             [OLD_ANALYSIS],
         )

@@ -94,6 +94,15 @@ def test_voices_table_and_filters(app_env: Path) -> None:
     assert list(at.dataframe[0].value["handle"]) == ["@ada@nhs.social", "@cara@med.example"]
 
 
+def test_voices_show_and_filter_by_stakeholder_role(app_env: Path) -> None:
+    at = open_page("app_pages/constructive_voices.py")
+    table = at.dataframe[0].value
+    assert dict(zip(table["handle"], table["role_label"], strict=True))["@ada@nhs.social"] == "GP"
+    at.selectbox(key="voices_role").select("Patient or carer").run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 1
+
+
 def test_voice_detail_shows_example_posts_and_reasons(app_env: Path) -> None:
     at = open_page("app_pages/constructive_voices.py")
     examples = at.dataframe[1].value
