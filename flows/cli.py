@@ -52,7 +52,8 @@ def _summary(counts: dict[str, Any], settings: Settings) -> str:
         f"  posts: {analysis['posts']} in window ({stored} new this run, {quarantined} quarantined)",
         f"  accounts: {analysis['accounts']}",
         f"  camps: {analysis['camps']} (from {analysis['communities']} Leiden communities); "
-        f"polarization {analysis['polarization']} (z = {analysis['polarization_z']} against random rewirings)",
+        f"segregation: modularity {analysis['polarization']:.2f} vs {analysis['polarization_baseline']:.2f} "
+        f"on random rewirings (z = {analysis['polarization_z']:.1f})",
     ]
     lines += [f"    camp {r.camp_id}: {r.label} ({r.size} accounts)" for r in camps.itertuples()]
     lines.append("  top constructive voices:")

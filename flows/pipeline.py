@@ -380,6 +380,7 @@ def analyse_window(
         "communities": result["camps"].n_communities,
         "polarization": round(result["polarization"]["score"], 4),
         "polarization_z": round(result["polarization"]["z"], 2),
+        "polarization_baseline": round(result["polarization"]["baseline_mean"], 4),
         "hostility_across_camps": round(result["hostility"]["value"], 4),
         "voices": len(result["tables"]["voices"]),
     }
