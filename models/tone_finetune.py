@@ -35,6 +35,9 @@ class TaskData:
     ids: list[list[int]]
     targets: np.ndarray  # [n, n_heads] float32, NaN = not supervised
     window: int
+    # A text longer than ``window`` is cut to a random width in [min_window, window]: were every cut
+    # exactly ``window`` tokens long, "exactly window tokens" would become the new length shortcut.
+    min_window: int | None = None
 
 
 @dataclass
@@ -61,6 +64,12 @@ def window(ids: Sequence[int], width: int, rng: random.Random | None) -> list[in
     keep = width - 2
     start = rng.randint(0, len(body) - keep) if rng is not None else 0
     return [ids[0], *body[start : start + keep], ids[-1]]
+
+
+def _width(task: TaskData, n_tokens: int, rng: random.Random) -> int:
+    if task.min_window is None or n_tokens <= task.window:
+        return task.window
+    return rng.randint(task.min_window, task.window)
 
 
 def bucketed_batches(task: TaskData, batch_size: int, rng: random.Random, pool: int = 50) -> list[list[int]]:
@@ -158,7 +167,7 @@ def finetune(
             if step >= total:
                 break
             task = tasks[ti]
-            seqs = [window(task.ids[i], task.window, rng) for i in idx]
+            seqs = [window(task.ids[i], _width(task, len(task.ids[i]), rng), rng) for i in idx]
             input_ids, mask = pad_batch(seqs, pad_id)
             target = torch.tensor(task.targets[idx], dtype=torch.float32)
             known = ~torch.isnan(target)

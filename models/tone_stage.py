@@ -85,7 +85,7 @@ def run_stage(
     te_va = [window(x, EVAL_MAX_LENGTH, None) for x in token_ids(tok, data.te_val["text"].tolist())]
     log(f"tokenised in {time.perf_counter() - t0:.1f}s")
     tasks = [
-        TaskData("c3", c3_tr, c3_targets(data.c3_train), C3_WINDOW),
+        TaskData("c3", c3_tr, c3_targets(data.c3_train), C3_WINDOW, config.extra.get("c3_min_window")),
         TaskData("tweets", te_tr, tweet_targets(data.te_train), TWEET_WINDOW),
     ]
     head_weights = np.array([1.0, 1.0] + [config.attr_weight] * len(ATTRIBUTES), dtype=np.float32)

@@ -394,6 +394,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--head-lr", type=float, default=FinetuneConfig.head_lr)
     parser.add_argument("--seed", type=int, default=FinetuneConfig.seed)
     parser.add_argument("--init-from", default=None, help="continue from a checkpoint of an earlier run")
+    parser.add_argument(
+        "--c3-min-window",
+        type=int,
+        default=None,
+        help="cut long C3 comments to a random width between this and the window (default: the window)",
+    )
     parser.add_argument("--no-speed", action="store_true", help="skip the throughput measurement")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -405,7 +411,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         limit=args.limit,
         work_dir=Path(args.work_dir),
         config=FinetuneConfig(
-            epochs=args.epochs, lr=args.lr, head_lr=args.head_lr, batch_size=args.batch_size, seed=args.seed
+            epochs=args.epochs,
+            lr=args.lr,
+            head_lr=args.head_lr,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            extra={"c3_min_window": args.c3_min_window} if args.c3_min_window else {},
         ),
         resume=args.resume,
         init_from=Path(args.init_from) if args.init_from else None,

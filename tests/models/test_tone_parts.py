@@ -25,6 +25,17 @@ def test_window_keeps_cls_and_sep_and_the_width() -> None:
     assert window([101, 5, 102], 64, rng) == [101, 5, 102]
 
 
+def test_random_width_windows_stay_in_range() -> None:
+    from models.tone_finetune import TaskData, _width
+
+    task = TaskData("c3", [], np.zeros((0, 2), dtype=np.float32), 64, min_window=16)
+    rng = random.Random(0)
+    widths = {_width(task, 300, rng) for _ in range(200)}
+    assert min(widths) >= 16 and max(widths) <= 64 and len(widths) > 10
+    assert _width(task, 40, rng) == 64  # a text that fits is never cut
+    assert _width(TaskData("t", [], np.zeros((0, 2), dtype=np.float32), 64), 300, rng) == 64
+
+
 def test_lexical_head_learns_and_round_trips(tmp_path: Path) -> None:
     good = [
         "we should fund more nurses because waiting lists grow",
