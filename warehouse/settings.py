@@ -114,8 +114,12 @@ class Settings(BaseSettings):
 
     # --- models
     tone_model: str = Field(
-        default="minilm-heads",
-        description="'minilm-heads' (the shipped model) or a Hugging Face id / local directory.",
+        default="minilm-tone",
+        description=(
+            "'minilm-tone' (the shipped model; '+int8' for the ONNX Runtime path), a directory written by "
+            "`python -m models.train_tone`, or a Hugging Face sequence-classification id or directory "
+            "replacing one head ('hostile=ID', 'constructive=ID'; a bare id means hostile)."
+        ),
     )
     tone_batch_size: int = Field(default=64, ge=1)
     tone_max_length: int = Field(default=128, ge=8, le=512)
