@@ -62,9 +62,7 @@ sample: install
 # Checkpoints stay outside the repository; about 25-35 minutes an epoch on 2 CPU cores.
 TONE_WORK ?= /tmp/commonground-tone
 train-tone: install
-	$(BIN)/python -m models.train_tone --work-dir $(TONE_WORK)/epoch1 --out $(TONE_WORK)/epoch1-out
-	$(BIN)/python -m models.train_tone --init-from $(TONE_WORK)/epoch1/epoch1.safetensors \
-		--lr 3e-5 --head-lr 3e-4 --seed 2 --work-dir $(TONE_WORK)/epoch2
+	$(BIN)/python -m models.train_tone --epochs 2 --work-dir $(TONE_WORK) --out $(TONE_WORK)/out
 
 clean:
 	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/prefect .pytest_cache .mypy_cache .ruff_cache

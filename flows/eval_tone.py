@@ -6,17 +6,23 @@ file; the sample conversation: agreement with the tone planted in ``data/sample/
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from models.tone import ATTRIBUTES, MiniLMTone, load_tone_model
-from models.tone_data import SHORT_WORDS, auc, best_threshold, c3_metrics, load_data, macro_f1, word_counts
+from models.tone_data import (
+    SHORT_WORDS,
+    auc,
+    best_threshold,
+    c3_metrics,
+    load_data,
+    macro_f1,
+    sample_agreement,
+    word_counts,
+)
 
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 TARGETS = {"c3_f1": 0.94, "c3_short_macro_f1": 0.88, "tweeteval_macro_f1": 0.78}
 
 
@@ -28,28 +34,6 @@ def _row(dataset: str, metric: str, value: Any, reference: Any = None, note: str
         "value": value,
         "reference": reference,
         "note": note,
-    }
-
-
-def sample_agreement(model: Any, sample_dir: Path = SAMPLE_DIR) -> dict[str, Any]:
-    """Share of sample posts whose predicted tone equals the planted one, and the predicted tone shares."""
-    posts = pd.read_json(sample_dir / "conversation.jsonl", lines=True, dtype={"id": str})
-    truth: dict[str, str] = json.loads((sample_dir / "truth.json").read_text())["posts"]
-    tones = [s.tone for s in model.score(posts["text"].fillna("").tolist())]
-    posts["pred"] = tones
-    posts["truth"] = posts["id"].astype(str).map(truth)
-    known = posts.dropna(subset=["truth"])
-    per_class = {
-        t: round(float((known.loc[known["truth"] == t, "pred"] == t).mean()), 4)
-        for t in ("constructive", "neutral", "hostile")
-        if (known["truth"] == t).any()
-    }
-    return {
-        "n": len(known),
-        "agreement": round(float((known["pred"] == known["truth"]).mean()), 4),
-        "recall_by_planted_tone": per_class,
-        "predicted_shares": posts["pred"].value_counts(normalize=True).round(4).to_dict(),
-        "planted_shares": known["truth"].value_counts(normalize=True).round(4).to_dict(),
     }
 
 

@@ -26,7 +26,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -163,6 +163,54 @@ NOT_SHIPPED = ("encoder.embeddings.word_embeddings.", "encoder.embeddings.positi
 # --------------------------------------------------------------------------------------------- weights
 
 
+LENGTH_CAP_WORDS = 200  # the length feature stops growing here (C3 comments rarely go beyond)
+
+
+def length_feature(texts: Sequence[str]) -> np.ndarray:
+    """log(1 + words) of prepared texts, capped: the length input of the constructive calibration."""
+    words = np.array([min(len(t.split()), LENGTH_CAP_WORDS) for t in texts], dtype=np.float64)
+    return np.log1p(words)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic layer over a head, fitted on validation data by ``python -m models.train_tone``:
+    ``p = sigmoid(coef_logit * logit(p_head) + coef_length * log(1 + words)
+    + sum(c * logit(p_other) for other, c in coef_heads) + intercept)``.
+
+    * constructive: the crowd that labelled C3 found longer comments more often constructive, and the
+      fine-tuned encoder cannot count words (mean pooling averages them), so the length is given
+      explicitly, in one coefficient that the model card reports;
+    * hostile: the attribute heads learned from C3 (personal attack, abusive, no respect, ...) add to the
+      TweetEval-trained hostile head."""
+
+    coef_logit: float = 1.0
+    coef_length: float = 0.0
+    intercept: float = 0.0
+    coef_heads: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def from_meta(cls, c: dict[str, Any]) -> Calibration:
+        return cls(
+            float(c.get("coef_logit", 1.0)),
+            float(c.get("coef_length", 0.0)),
+            float(c.get("intercept", 0.0)),
+            tuple((str(k), float(v)) for k, v in (c.get("coef_heads") or {}).items()),
+        )
+
+    def apply(
+        self, p: np.ndarray, texts: Sequence[str], heads: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        z = self.coef_logit * _logit(p) + self.intercept
+        if self.coef_length:
+            z = z + self.coef_length * length_feature(texts)
+        for name, c in self.coef_heads:
+            if heads is None or name not in heads:
+                raise ValueError(f"calibration needs the {name!r} head, which this model does not have")
+            z = z + c * _logit(heads[name])
+        return _sigmoid(z)
+
+
 @dataclass(frozen=True)
 class ToneWeights:
     heads: tuple[str, ...]
@@ -171,6 +219,7 @@ class ToneWeights:
     lexical: LexicalHead | None
     meta: dict[str, Any]
     digest: str  # short hash of every weights file, so retraining gives a new model version
+    calibration: dict[str, Calibration] = field(default_factory=dict)  # head -> calibration
 
 
 def load_weights(weights_dir: Path | None = None) -> ToneWeights:
@@ -200,7 +249,10 @@ def load_weights(weights_dir: Path | None = None) -> ToneWeights:
         lexical = LexicalHead.load(lex_path, meta["lexical"])
         digest.update(b"\0" + lex_path.read_bytes())
     thresholds = {k: float(v) for k, v in meta.get("thresholds", {}).items()}
-    return ToneWeights(heads, thresholds, state, lexical, meta, digest.hexdigest()[:10])
+    calibration = {
+        head: Calibration.from_meta(c) for head, c in (meta.get("calibration") or {}).items() if head in heads
+    }
+    return ToneWeights(heads, thresholds, state, lexical, meta, digest.hexdigest()[:10], calibration)
 
 
 # --------------------------------------------------------------------------------------------- model
@@ -341,6 +393,14 @@ class MiniLMTone:
                 col = self.weights.heads.index(head)
                 mixed = (1 - w) * _logit(out[ok, col]) + w * _logit(p_lex[:, j])
                 out[ok, col] = _sigmoid(mixed)
+        if self.weights.calibration:
+            ok = ~np.isnan(out[:, 0])
+            kept = [t for t, good in zip(texts, ok, strict=True) if good]
+            raw = out[ok].copy()  # every calibration reads the heads before any of them is calibrated
+            by_head = {h: raw[:, i] for i, h in enumerate(self.weights.heads)}
+            for head, cal in self.weights.calibration.items():
+                col = self.weights.heads.index(head)
+                out[ok, col] = cal.apply(raw[:, col], kept, by_head)
         return out
 
     # -- scoring

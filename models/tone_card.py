@@ -20,13 +20,14 @@ def _pct(v: Any) -> str:
     return "–" if v is None else f"{100 * float(v):.0f}%"
 
 
-def _c3_rows(blended: dict[str, Any], enc: dict[str, Any], lex: dict[str, Any]) -> str:
+def _c3_rows(columns: list[dict[str, Any]]) -> str:
+    first = columns[0]
     keys = [
         ("F1, constructive class", "f1_constructive", "0.915–0.938 (C3 authors)"),
         ("macro-F1", "macro_f1", ""),
         ("accuracy", "accuracy", ""),
         (
-            f"macro-F1, comments < {SHORT_WORDS} words (n={blended['short_lt60w_n']})",
+            f"macro-F1, comments < {SHORT_WORDS} words (n={first['short_lt60w_n']})",
             "short_lt60w_macro_f1",
             "",
         ),
@@ -36,15 +37,60 @@ def _c3_rows(blended: dict[str, Any], enc: dict[str, Any], lex: dict[str, Any]) 
         ("threshold", "threshold", ""),
     ]
     return "\n".join(
-        f"| {label} | {_fmt(blended.get(k))} | {_fmt(enc.get(k))} | {_fmt(lex.get(k))} | {ref} |"
-        for label, k, ref in keys
+        f"| {label} | {' | '.join(_fmt(c.get(k)) for c in columns)} | {ref} |" for label, k, ref in keys
     )
+
+
+def _trap_text(cfg: dict[str, Any]) -> str:
+    max_words = cfg.get("c3_max_words")
+    if max_words:
+        return (
+            f"the constructive head is trained only on C3 comments under {max_words} words (post length; "
+            f"{cfg.get('c3_repeat', 1)} passes per epoch). 99% of longer comments are constructive, so they "
+            'would teach little beyond "long"; among short comments the head has to read the content.'
+        )
+    window = "random-width" if cfg.get("c3_min_window") else "random"
+    return f"C3 comments longer than the training window are seen as a {window} window each epoch."
 
 
 def model_card(meta: dict[str, Any]) -> str:
     m = meta["metrics"]
     con, hos = m["constructive_c3_val"], m["hostile_tweeteval_val"]
     enc, lex = m["encoder_only"], m["tfidf_only"]
+    columns = [
+        con,
+        m.get("calibration_fitted_on_all_validation", {}).get("constructive_c3_val", {}),
+        m.get("without_calibration", {}).get("constructive_c3_val", {}),
+        enc["constructive_c3_val"],
+        lex["constructive_c3_val"],
+        m.get("length_only", {}),
+    ]
+    hos_cal = (meta.get("calibration") or {}).get("hostile")
+    hos_cal_text = (
+        "the hostile logit is combined with the logits of the C3 attribute heads by a logistic layer fitted "
+        f"on TweetEval validation (coefficients in `tone_model.json`: hostile {hos_cal['coef_logit']:.2f}, "
+        + ", ".join(f"{k} {v:+.2f}" for k, v in hos_cal.get("coef_heads", {}).items())
+        + "); the macro-F1 above is out of fold"
+        if hos_cal
+        else "no calibration layer (it did not help out of fold)"
+    )
+    no_cal = m.get("without_calibration", {}).get("hostile_tweeteval_val", {})
+    no_cal_text = f" (without it {_fmt(no_cal.get('macro_f1'))})" if hos_cal and no_cal else ""
+    cal = (meta.get("calibration") or {}).get("constructive")
+    cal_text = (
+        f"`p = sigmoid({cal['coef_logit']:.3f} · logit(p_head) {cal['coef_length']:+.3f} · ln(1 + words) "
+        f"{cal['intercept']:+.3f})`, words capped at 200"
+        if cal
+        else "none (too little validation data to fit it)"
+    )
+    sample = meta.get("sample_conversation") or {}
+    sample_text = (
+        f"tone agrees with the planted tone on **{_pct(sample.get('agreement'))}** of "
+        f"{sample.get('n')} posts; recall by planted tone {sample.get('recall_by_planted_tone')}; "
+        f"predicted shares {sample.get('predicted_shares')} (planted {sample.get('planted_shares')})"
+        if sample
+        else "not measured in this run"
+    )
     rows = meta["datasets"]["rows"]
     by_len = meta["datasets"]["c3_constructive_rate_by_length"]
     speed = meta.get("speed") or {}
@@ -93,14 +139,16 @@ thresholds, blend weights, data, every metric below). The model version stored w
 - Training: {cfg.get("epochs")} epoch(s){continued}, batch {cfg.get("batch_size")}, AdamW lr {cfg.get("lr")}
   (heads {cfg.get("head_lr")}), linear warm-up and decay, seed {cfg.get("seed")}, batches of one task at a time
   (C3 or TweetEval) interleaved at random, similar-length batches; {training.get("train_minutes")} minutes
-  on 2 shared CPU cores. Losses: binary cross-entropy for constructive (C3 `constructive_binary`) and hostile
+  on 2 shared CPU cores. Losses: binary cross-entropy for constructive (C3, target
+  {"the crowd's mean constructiveness score" if cfg.get("c3_soft") else "`constructive_binary`"}) and hostile
   (TweetEval `offensive`); attributes regress the share of annotators who ticked the characteristic
   (weight {cfg.get("attr_weight")} each).
-- **Length trap**: C3 comments longer than {meta["encoder"]["train_window_tokens"]["c3"]} tokens are seen
-  as a random {meta["encoder"]["train_window_tokens"]["c3"]}-token window each epoch (tweets: up to
-  {meta["encoder"]["train_window_tokens"]["tweets"]}), so a long constructive comment also teaches that a
-  post-length stretch of argued text is constructive. Scoring reads up to {meta["encoder"]["eval_max_length"]}
-  tokens.
+- **Length trap**: {_trap_text(cfg)} Scoring reads up to {meta["encoder"]["eval_max_length"]} tokens.
+- **Length calibration** of the constructive head, fitted on C3 validation: {cal_text}. The encoder
+  averages its token states, so it cannot count words; C3's crowd did find longer comments more often
+  constructive, even among short ones, and this one visible coefficient is how much the model leans on
+  that. Validation scores below are **out of fold** (each validation comment calibrated by a fit on the
+  other four fifths).
 - Lexical blend: hashed word 1–2-gram TF-IDF logistic regressions per head, mixed in logit space with weight
   {blend or "none"} (chosen on validation, grid below).
 - Decision thresholds calibrated on the {meta["threshold_calibration"]}.
@@ -130,18 +178,19 @@ derivatives must be shared alike.** The datasets themselves are not in this repo
 ## Validation scores (measured by the training run; `commonground eval` re-measures the committed files)
 Constructive (C3 validation):
 
-| metric | shipped (blend) | fine-tuned encoder alone | hashed TF-IDF alone | published (held-out test) |
-|---|---|---|---|---|
-{_c3_rows(con, enc["constructive_c3_val"], lex["constructive_c3_val"])}
+| metric | shipped (out of fold) | shipped files (calibration fitted on all of val) | without calibration | fine-tuned encoder alone | hashed TF-IDF alone | length alone | published (held-out test) |
+|---|---|---|---|---|---|---|---|
+{_c3_rows(columns)}
 
 Hostile (TweetEval offensive validation): macro-F1 **{_fmt(hos["macro_f1"])}** at threshold {hos["threshold"]}
-({_fmt(hos["macro_f1_at_0.5"])} at 0.5, ROC-AUC {_fmt(hos["roc_auc"])}); encoder alone
+({_fmt(hos["macro_f1_at_0.5"])} at 0.5, ROC-AUC {_fmt(hos["roc_auc"])}); {hos_cal_text}{no_cal_text};
+encoder alone
 {_fmt(enc["hostile_tweeteval_val"]["macro_f1"])}, TF-IDF alone {_fmt(lex["hostile_tweeteval_val"]["macro_f1"])}.
 Published reference points (test split, which is easier than validation): 82.2 (TimeLMs-2021), 80.5
 (RoBERTa-base retrained), 79.5 (BERTweet).
 
-Blend weight of the TF-IDF head (validation; constructive: mean of F1 and <60-word macro-F1, hostile:
-macro-F1, each at its best threshold):
+Blend weight of the TF-IDF head (validation; constructive: mean of F1 and <60-word macro-F1 after the
+length calibration, out of fold; hostile: macro-F1; each at its best threshold):
 
 | weight | constructive | hostile |
 |---|---|---|
@@ -170,6 +219,10 @@ Tone shares on those tweets (33% are labelled offensive): {speed.get("tone_share
 Tone shares on {speed.get("probe_texts")} hand-written short UK healthcare posts (`PROBE_TEXTS` in
 `models/train_tone.py`, no labels): {speed.get("tone_shares_probe")}.
 
+## The sample conversation
+`data/sample` (3,200 generated posts with a planted tone; not used for training or calibration):
+{sample_text}.
+
 ## Intended use
 Aggregate description of tone in public UK healthcare conversations (how much of a hashtag's discussion is
 constructive or hostile, which communities and accounts tend to post constructively). Not for moderating,
@@ -180,9 +233,10 @@ judging or sanctioning individual people, and not for commercial use (C3 licence
   tweets (OLID); UK healthcare vocabulary (NHS, junior doctors, waiting lists, strikes) is not in the
   training data and has not been evaluated with labels.
 - In C3, constructiveness correlates strongly with length ({_pct(by_len.get("ge60w"))} of training comments \
-with ≥ {SHORT_WORDS} words are constructive, {_pct(by_len.get("lt60w"))} of shorter ones). Training on windows
-  weakens the shortcut but does not remove it; the < {SHORT_WORDS}-word scores above are the ones that
-  matter for social media.
+with ≥ {SHORT_WORDS} words are constructive, {_pct(by_len.get("lt60w"))} of shorter ones). The encoder is
+  trained on short comments only, but the length calibration puts C3's length preference back in, in the
+  open: a 10-word post needs clearer content to count as constructive than a 50-word one. The
+  < {SHORT_WORDS}-word scores above are the ones that matter for social media.
 - Offensive ≠ hostile: profanity in a friendly post can score hostile, and polite contempt can score low.
 - Sarcasm and irony are poorly captured (see the `sarcastic` head), and the encoder is English-only:
   non-English and emoji-only posts get scores but they mean little.

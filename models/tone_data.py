@@ -8,6 +8,7 @@ the shared C3 file (``random_state=1``); TweetEval's validation split is its shi
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from models.tone import ATTRIBUTES, prepare_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+# The bundled sample conversation, whose posts carry a planted tone (data/sample/truth.json).
+SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 
 C3_FILE = "c3_constructive_train.csv"
 TWEETEVAL_TRAIN = "tweeteval_offensive_train.csv"
@@ -190,4 +193,26 @@ def c3_metrics(y: np.ndarray, pred: np.ndarray, words: np.ndarray) -> dict[str, 
         "short_lt60w_n": int(short.sum()),
         "long_ge60w_f1_constructive": round(f1(y[~short], pred[~short]), 4) if (~short).any() else None,
         "n": len(y),
+    }
+
+
+def sample_agreement(model: Any, sample_dir: Path = SAMPLE_DIR) -> dict[str, Any]:
+    """Share of sample posts whose predicted tone equals the planted one, and the predicted tone shares."""
+    posts = pd.read_json(sample_dir / "conversation.jsonl", lines=True, dtype={"id": str})
+    truth: dict[str, str] = json.loads((sample_dir / "truth.json").read_text())["posts"]
+    tones = [s.tone for s in model.score(posts["text"].fillna("").tolist())]
+    posts["pred"] = tones
+    posts["truth"] = posts["id"].astype(str).map(truth)
+    known = posts.dropna(subset=["truth"])
+    per_class = {
+        t: round(float((known.loc[known["truth"] == t, "pred"] == t).mean()), 4)
+        for t in ("constructive", "neutral", "hostile")
+        if (known["truth"] == t).any()
+    }
+    return {
+        "n": len(known),
+        "agreement": round(float((known["pred"] == known["truth"]).mean()), 4),
+        "recall_by_planted_tone": per_class,
+        "predicted_shares": posts["pred"].value_counts(normalize=True).round(4).to_dict(),
+        "planted_shares": known["truth"].value_counts(normalize=True).round(4).to_dict(),
     }

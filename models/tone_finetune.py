@@ -19,7 +19,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -52,7 +52,13 @@ class FinetuneConfig:
     threads: int | None = 2
     attr_weight: float = 0.1  # loss weight of each attribute head relative to constructive / hostile
     log_every: int = 50
-    extra: dict[str, Any] = field(default_factory=dict)
+    # C3 (see models.tone_stage): train the constructive head on comments under ``c3_max_words`` words
+    # (None: all, longer ones cut to windows), on the crowd's mean score (``c3_soft``) instead of the
+    # majority label, each comment ``c3_repeat`` times per epoch.
+    c3_max_words: int | None = 60
+    c3_soft: bool = True
+    c3_repeat: int = 2
+    c3_min_window: int | None = None
 
 
 def window(ids: Sequence[int], width: int, rng: random.Random | None) -> list[int]:

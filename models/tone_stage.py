@@ -19,7 +19,7 @@ from models.tone import ATTRIBUTES, build_tone_net
 from models.tone_finetune import FinetuneConfig, TaskData, finetune, predict, trained_state, window
 
 HEADS: tuple[str, ...] = ("constructive", "hostile", *ATTRIBUTES)
-C3_WINDOW = 64  # tokens: most < 50-word comments fit; a longer one is seen as a random post-length window
+C3_WINDOW = 96  # tokens: a comment under 60 words fits; a longer one is seen as a random window
 TWEET_WINDOW = 64
 EVAL_MAX_LENGTH = 128
 # Which C3 column and which annotator count each attribute comes from.
@@ -44,10 +44,14 @@ def token_ids(tokenizer: Any, texts: list[str]) -> list[list[int]]:
     return [list(x) for x in tokenizer(texts, truncation=False, padding=False)["input_ids"]]
 
 
-def c3_targets(c3: pd.DataFrame) -> np.ndarray:
-    """[n, heads]: constructive binary, no hostile label, attribute = share of annotators who ticked it."""
+def c3_targets(c3: pd.DataFrame, soft: bool = False) -> np.ndarray:
+    """[n, heads]: constructive (the majority label, or with ``soft`` the crowd's mean score), no hostile
+    label, attribute = share of annotators who ticked it."""
     out = np.full((len(c3), len(HEADS)), np.nan, dtype=np.float32)
     out[:, 0] = c3["y"].to_numpy(dtype=np.float32)
+    if soft and "constructive" in c3:
+        mean = pd.to_numeric(c3["constructive"], errors="coerce").to_numpy(dtype=np.float32)
+        out[:, 0] = np.where(np.isnan(mean), out[:, 0], np.clip(mean, 0.0, 1.0))
     for j, a in enumerate(ATTRIBUTES, start=2):
         n = c3[ATTR_SOURCE[a]].fillna(5.0).clip(lower=1.0).to_numpy(dtype=np.float32)
         out[:, j] = np.clip(c3[f"n_{a}"].to_numpy(dtype=np.float32) / n, 0.0, 1.0)
@@ -58,6 +62,23 @@ def tweet_targets(df: pd.DataFrame) -> np.ndarray:
     out = np.full((len(df), len(HEADS)), np.nan, dtype=np.float32)
     out[:, 1] = df["y"].to_numpy(dtype=np.float32)
     return out
+
+
+def c3_task(c3: pd.DataFrame, ids: list[list[int]], config: FinetuneConfig) -> TaskData:
+    """The C3 task as ``config`` asks: post-length comments only (``c3_max_words``), soft or hard
+    constructive targets, repeated ``c3_repeat`` times per epoch.
+
+    Keeping to comments under 60 words is the answer to C3's length trap: 99% of longer comments are
+    constructive, so they teach little beyond "long", while among short comments the head has to read
+    the content. The soft target (the share of annotators who called it constructive) keeps the many
+    3-to-2 votes among short comments from counting as certain."""
+    targets = c3_targets(c3, soft=config.c3_soft)
+    keep = np.arange(len(c3))
+    if config.c3_max_words is not None:
+        words = np.array([len(str(t).split()) for t in c3["comment_text"]])
+        keep = np.flatnonzero(words < config.c3_max_words)
+    keep = np.tile(keep, max(1, int(config.c3_repeat)))
+    return TaskData("c3", [ids[i] for i in keep], targets[keep], C3_WINDOW, config.c3_min_window)
 
 
 def run_stage(
@@ -85,9 +106,10 @@ def run_stage(
     te_va = [window(x, EVAL_MAX_LENGTH, None) for x in token_ids(tok, data.te_val["text"].tolist())]
     log(f"tokenised in {time.perf_counter() - t0:.1f}s")
     tasks = [
-        TaskData("c3", c3_tr, c3_targets(data.c3_train), C3_WINDOW, config.extra.get("c3_min_window")),
+        c3_task(data.c3_train, c3_tr, config),
         TaskData("tweets", te_tr, tweet_targets(data.te_train), TWEET_WINDOW),
     ]
+    log(f"training examples per epoch: C3 {len(tasks[0].ids)}, tweets {len(tasks[1].ids)}")
     head_weights = np.array([1.0, 1.0] + [config.attr_weight] * len(ATTRIBUTES), dtype=np.float32)
     net = build_tone_net(encoder_dir, len(HEADS))
     if init_from is not None:

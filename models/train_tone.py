@@ -44,11 +44,14 @@ from models.tone import (
     NOT_SHIPPED,
     SCHEMA_VERSION,
     WEIGHTS_DIR,
+    Calibration,
     MiniLMTone,
     default_encoder_dir,
+    length_feature,
 )
 from models.tone_card import model_card
 from models.tone_data import (
+    SAMPLE_DIR,
     SHORT_WORDS,
     Data,
     auc,
@@ -58,6 +61,7 @@ from models.tone_data import (
     length_rates,
     load_data,
     macro_f1,
+    sample_agreement,
     word_counts,
 )
 from models.tone_finetune import FinetuneConfig
@@ -129,6 +133,72 @@ def constructive_threshold(y: np.ndarray, p: np.ndarray, words: np.ndarray) -> t
         if s > best_s + 1e-12:
             best_t, best_s = float(t), s
     return best_t, best_s
+
+
+def _calibration_features(
+    p: np.ndarray, texts: Sequence[str], length: bool, others: dict[str, np.ndarray] | None
+) -> np.ndarray:
+    cols = [_logit(p)]
+    if length:
+        cols.append(length_feature(texts))
+    others = others or {}
+    cols += [_logit(others[k]) for k in sorted(others)]
+    return np.column_stack(cols)
+
+
+def fit_calibration(
+    y: np.ndarray,
+    p: np.ndarray,
+    texts: Sequence[str],
+    *,
+    length: bool = True,
+    others: dict[str, np.ndarray] | None = None,
+) -> dict[str, Any] | None:
+    """Logistic regression of the label on logit(p), log(1 + words) (``length``) and the logits of other
+    heads (``others``): a ``models.tone.Calibration``. None when there is too little validation data."""
+    from sklearn.linear_model import LogisticRegression
+
+    if len(y) < 20 or np.bincount(y.astype(int), minlength=2).min() < 5:
+        return None
+    fit = LogisticRegression(C=1.0, max_iter=2000).fit(_calibration_features(p, texts, length, others), y)
+    coef = [float(c) for c in fit.coef_[0]]
+    out: dict[str, Any] = {"coef_logit": round(coef.pop(0), 6)}
+    if length:
+        out["coef_length"] = round(coef.pop(0), 6)
+    if others:
+        out["coef_heads"] = {k: round(c, 6) for k, c in zip(sorted(others), coef, strict=True)}
+    out["intercept"] = round(float(fit.intercept_[0]), 6)
+    return out
+
+
+def crossfit_calibrated(
+    y: np.ndarray,
+    p: np.ndarray,
+    texts: Sequence[str],
+    folds: int = 5,
+    *,
+    length: bool = True,
+    others: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Out-of-fold calibrated probabilities: each validation text is calibrated by a fit on the other
+    folds, so the scores reported for the calibration are not scores on its own training data."""
+    from sklearn.model_selection import StratifiedKFold
+
+    texts = list(texts)
+    if len(y) < 20 or np.bincount(y.astype(int), minlength=2).min() < folds * 2:
+        return np.asarray(p, dtype=np.float64).copy()
+    out = np.zeros(len(y))
+    for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=1).split(p, y):
+        tr_others = {k: v[train_idx] for k, v in (others or {}).items()}
+        cal = fit_calibration(
+            y[train_idx], p[train_idx], [texts[i] for i in train_idx], length=length, others=tr_others
+        )
+        if cal is None:
+            out[test_idx] = p[test_idx]
+            continue
+        te_others = {k: v[test_idx] for k, v in (others or {}).items()}
+        out[test_idx] = Calibration.from_meta(cal).apply(p[test_idx], [texts[i] for i in test_idx], te_others)
+    return out
 
 
 def evaluate_probs(
@@ -210,7 +280,7 @@ def fine_tuned_checkpoint(
         last = max(h["epoch"] for h in info["history"])
         shutil.copy(work_dir / f"epoch{last}.safetensors", final)
         shutil.copy(work_dir / f"epoch{last}_val.npz", final_val)
-        info["config"] = {k: v for k, v in vars(config).items() if k != "extra"}
+        info["config"] = dict(vars(config))
         info_path.write_text(json.dumps(info, indent=1))
     val = np.load(final_val)
     return final, np.asarray(val["c3"]), np.asarray(val["tweets"]), info
@@ -254,19 +324,42 @@ def train(
     pt_lex = lexical.probabilities(data.te_val["text"].tolist())
     yc, yt = data.c3_val["y"].to_numpy(), data.te_val["y"].to_numpy()
     words = word_counts(data.c3_val["comment_text"])
+    c3_texts = data.c3_val["text"].tolist()
+    # Constructive is judged after the length calibration, out of fold (see crossfit_calibrated).
     grid: dict[str, dict[str, float]] = {"constructive": {}, "hostile": {}}
     for w in BLEND_GRID:
-        grid["constructive"][str(w)] = round(
-            constructive_threshold(yc, blend(pc_enc[:, 0], pc_lex[:, 0], w), words)[1], 4
-        )
+        p_w = crossfit_calibrated(yc, blend(pc_enc[:, 0], pc_lex[:, 0], w), c3_texts)
+        grid["constructive"][str(w)] = round(constructive_threshold(yc, p_w, words)[1], 4)
         grid["hostile"][str(w)] = round(
             best_threshold(yt, blend(pt_enc[:, 1], pt_lex[:, 1], w), "macro_f1")[1], 4
         )
     weights = {h: float(max(BLEND_GRID, key=lambda w, h=h: (grid[h][str(w)], -w))) for h in grid}  # type: ignore[misc]
     log(f"blend grid (validation): {grid}; chosen {weights}")
-    pc, pt = pc_enc.copy(), pt_enc.copy()
-    pc[:, 0] = blend(pc_enc[:, 0], pc_lex[:, 0], weights["constructive"])
-    pt[:, 1] = blend(pt_enc[:, 1], pt_lex[:, 1], weights["hostile"])
+    pc_raw, pt_raw = pc_enc.copy(), pt_enc.copy()
+    pc_raw[:, 0] = blend(pc_enc[:, 0], pc_lex[:, 0], weights["constructive"])
+    pt_raw[:, 1] = blend(pt_enc[:, 1], pt_lex[:, 1], weights["hostile"])
+
+    # calibration: constructive with the length, hostile with the attribute heads ---------------------
+    calibration: dict[str, Any] = {}
+    pc, pt = pc_raw.copy(), pt_raw.copy()  # reported: calibrated out of fold
+    pc_fit, pt_fit = pc_raw.copy(), pt_raw.copy()  # what the shipped files compute (fitted on all of val)
+    con_cal = fit_calibration(yc, pc_raw[:, 0], c3_texts)
+    if con_cal is not None:
+        calibration["constructive"] = con_cal
+        pc[:, 0] = crossfit_calibrated(yc, pc_raw[:, 0], c3_texts)
+        pc_fit[:, 0] = Calibration.from_meta(con_cal).apply(pc_raw[:, 0], c3_texts)
+    te_texts = data.te_val["text"].tolist()
+    te_attrs = {a: pt_raw[:, HEADS.index(a)] for a in ATTRIBUTES}
+    hos_cal = fit_calibration(yt, pt_raw[:, 1], te_texts, length=False, others=te_attrs)
+    if hos_cal is not None:
+        pt_oof = crossfit_calibrated(yt, pt_raw[:, 1], te_texts, length=False, others=te_attrs)
+        gain = best_threshold(yt, pt_oof, "macro_f1")[1] - best_threshold(yt, pt_raw[:, 1], "macro_f1")[1]
+        log(f"hostile calibration with the attribute heads: macro-F1 {gain:+.4f} out of fold")
+        if gain > 0:  # kept only when it helps out of fold
+            calibration["hostile"] = hos_cal
+            pt[:, 1] = pt_oof
+            pt_fit[:, 1] = Calibration.from_meta(hos_cal).apply(pt_raw[:, 1], te_texts, te_attrs)
+    log(f"calibration (validation): {calibration}")
 
     # thresholds and metrics --------------------------------------------------------------------------
     thresholds = {
@@ -274,6 +367,12 @@ def train(
         "hostile": best_threshold(yt, pt[:, 1], "macro_f1")[0],
     }
     metrics = evaluate_probs(data, pc, pt, thresholds)
+    metrics["calibration_fitted_on_all_validation"] = evaluate_probs(data, pc_fit, pt_fit, thresholds)
+    raw_t = {
+        "constructive": constructive_threshold(yc, pc_raw[:, 0], words)[0],
+        "hostile": best_threshold(yt, pt_raw[:, 1], "macro_f1")[0],
+    }
+    metrics["without_calibration"] = evaluate_probs(data, pc_raw, pt_raw, raw_t)
     enc_thresholds = {
         "constructive": constructive_threshold(yc, pc_enc[:, 0], words)[0],
         "hostile": best_threshold(yt, pt_enc[:, 1], "macro_f1")[0],
@@ -284,11 +383,15 @@ def train(
         "constructive": constructive_threshold(yc, pc_lex[:, 0], words)[0],
         "hostile": best_threshold(yt, pt_lex[:, 1], "macro_f1")[0],
     }
+    # The length rule alone (calibrated the same way, out of fold): the baseline the trap is about.
+    p_len = np.repeat(crossfit_calibrated(yc, np.full(len(yc), 0.5), c3_texts)[:, None], len(HEADS), axis=1)
+    len_t = {"constructive": constructive_threshold(yc, p_len[:, 0], words)[0], "hostile": 0.5}
     attr_metrics, attr_thresholds = attribute_metrics(data, pc)
     thresholds.update(attr_thresholds)
     metrics["attributes_c3_val"] = attr_metrics
     metrics["encoder_only"] = evaluate_probs(data, pc_enc, pt_enc, enc_thresholds)
     metrics["tfidf_only"] = evaluate_probs(data, lex_probs_c, lex_probs_t, lex_thresholds)
+    metrics["length_only"] = evaluate_probs(data, p_len, pt, len_t)["constructive_c3_val"]
     metrics["blend_grid"] = grid
     log(f"metrics: {json.dumps({k: v for k, v in metrics.items() if k != 'attributes_c3_val'})}")
 
@@ -308,6 +411,7 @@ def train(
         "heads": list(HEADS),
         "thresholds": thresholds,
         "lexical": lexical_meta,
+        "calibration": calibration,
         "encoder": {
             "name": ENCODER_NAME if encoder_dir is None else enc_dir.name,
             "pooling": "mean over attention mask",
@@ -317,7 +421,8 @@ def train(
             "eval_max_length": EVAL_MAX_LENGTH,
         },
         "training": {k: v for k, v in info.items() if k != "heads"},
-        "threshold_calibration": "validation splits only: constructive = mean of C3 F1 and C3 <60-word macro-F1; "
+        "threshold_calibration": "validation splits only: constructive = mean of C3 F1 and C3 <60-word macro-F1 (on the "
+        "length-calibrated probabilities, out of fold); "
         "hostile = TweetEval macro-F1; attributes = F1",
         "attribute_rule": "positive when >= min_annotators annotators ticked it (1 or 2, higher val ROC-AUC)",
         "datasets": {
@@ -341,6 +446,10 @@ def train(
     if measure_speed:
         meta["speed"] = measure_throughput(out_dir, enc_dir if encoder_dir is not None else None, data)
         log(f"speed: {meta['speed']}")
+        if (SAMPLE_DIR / "truth.json").is_file():
+            model = MiniLMTone(enc_dir if encoder_dir is not None else None, out_dir, threads=2)
+            meta["sample_conversation"] = sample_agreement(model)
+            log(f"sample conversation: {meta['sample_conversation']}")
         meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     meta["training"]["total_minutes"] = round((time.perf_counter() - t_start) / 60, 1)
     (out_dir / "MODEL_CARD.md").write_text(model_card(meta))
@@ -400,6 +509,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="cut long C3 comments to a random width between this and the window (default: the window)",
     )
+    parser.add_argument(
+        "--c3-max-words",
+        type=int,
+        default=FinetuneConfig.c3_max_words,
+        help="train the constructive head on C3 comments under this many words (0: all; default 60)",
+    )
+    parser.add_argument(
+        "--c3-hard-labels",
+        action="store_true",
+        help="train on C3's majority label instead of the crowd's mean constructiveness score",
+    )
+    parser.add_argument("--c3-repeat", type=int, default=FinetuneConfig.c3_repeat, help="C3 passes per epoch")
     parser.add_argument("--no-speed", action="store_true", help="skip the throughput measurement")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -416,7 +537,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             head_lr=args.head_lr,
             batch_size=args.batch_size,
             seed=args.seed,
-            extra={"c3_min_window": args.c3_min_window} if args.c3_min_window else {},
+            c3_min_window=args.c3_min_window,
+            c3_max_words=args.c3_max_words or None,
+            c3_soft=not args.c3_hard_labels,
+            c3_repeat=args.c3_repeat,
         ),
         resume=args.resume,
         init_from=Path(args.init_from) if args.init_from else None,

@@ -284,3 +284,28 @@ def test_real_weights_rank_obvious_examples() -> None:
     assert h.tone == "hostile"
     assert c.tone != "hostile"
     assert model.version.startswith("minilm-tone-2+")
+
+
+def test_training_fits_the_calibration_on_validation(tiny_encoder_dir: Path, tmp_path: Path) -> None:
+    """With enough validation rows, training fits the calibration layers, reports them out of fold, and
+    the written model applies them."""
+    from models import train_tone
+
+    from ..conftest import write_datasets
+
+    data = write_datasets(tmp_path / "data", n=150)
+    out = tmp_path / "out"
+    args = ["--datasets", str(data), "--encoder", str(tiny_encoder_dir), "--out", str(out)]
+    assert train_tone.main([*args, "--work-dir", str(tmp_path / "work"), "--no-speed", "--epochs", "1"]) == 0
+    meta = json.loads((out / META_FILE).read_text())
+    con = meta["calibration"]["constructive"]
+    assert set(con) == {"coef_logit", "coef_length", "intercept"}
+    assert meta["training"]["config"]["c3_max_words"] == 60 and meta["training"]["config"]["c3_soft"] is True
+    for key in ("without_calibration", "calibration_fitted_on_all_validation", "length_only"):
+        assert key in meta["metrics"]
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "Length calibration" in card and "out of fold" in card
+    model = MiniLMTone(tiny_encoder_dir, out)
+    assert "constructive" in model.weights.calibration
+    scores = model.score(["We could fund more training places.", "no"])
+    assert all(0.0 <= s.constructive <= 1.0 for s in scores)

@@ -116,3 +116,120 @@ def test_int8_path_agrees_with_fp32(tiny_encoder_dir: Path, tiny_heads: Path, tm
         assert x.constructive == pytest.approx(y.constructive, abs=0.05)
         assert x.hostile == pytest.approx(y.hostile, abs=0.05)
     assert int8.version == fp32.version + "-onnx-int8"
+
+
+# --------------------------------------------------------------------------------------------- length trap
+
+
+def test_c3_task_keeps_post_length_comments_with_soft_targets() -> None:
+    import pandas as pd
+
+    from models.tone import ATTRIBUTES
+    from models.tone_finetune import FinetuneConfig
+    from models.tone_stage import c3_task
+
+    c3 = pd.DataFrame(
+        {
+            "comment_text": ["short and sweet", " ".join(["long"] * 80), "another short one", "x y"],
+            "y": [1, 1, 0, 0],
+            "constructive": [0.6, 1.0, 0.4, float("nan")],
+            **{f"n_{a}": [0, 0, 0, 0] for a in ATTRIBUTES},
+            "njudgements_constructiveness_expt": [5.0] * 4,
+            "njudgements_toxicity_expt": [5.0] * 4,
+        }
+    )
+    ids = [[101, i, 102] for i in range(4)]
+    task = c3_task(c3, ids, FinetuneConfig(c3_max_words=60, c3_soft=True, c3_repeat=2))
+    assert [x[1] for x in task.ids] == [0, 2, 3, 0, 2, 3]  # the 80-word comment is left out, twice over
+    # the crowd's mean where there is one, the majority label where it is missing
+    assert task.targets[:3, 0].tolist() == pytest.approx([0.6, 0.4, 0.0])
+    hard = c3_task(c3, ids, FinetuneConfig(c3_max_words=None, c3_soft=False, c3_repeat=1))
+    assert len(hard.ids) == 4 and hard.targets[:, 0].tolist() == [1.0, 1.0, 0.0, 0.0]
+
+
+def test_length_calibration_is_fitted_out_of_fold_and_recovers_the_length_effect() -> None:
+    from models.tone import Calibration, length_feature
+    from models.train_tone import crossfit_calibrated, fit_calibration
+
+    rng = np.random.default_rng(0)
+    n = 600
+    words = rng.integers(3, 120, size=n)
+    texts = [" ".join(["w"] * int(k)) for k in words]
+    content = rng.normal(size=n)
+    y = (content + 1.5 * (np.log1p(words) - 3.5) + rng.normal(scale=0.5, size=n) > 0).astype(int)
+    p_head = 1 / (1 + np.exp(-content))  # the head sees content only
+    cal = fit_calibration(y, p_head, texts)
+    assert cal is not None and cal["coef_length"] > 1.0 and cal["coef_logit"] > 1.0
+    fitted = Calibration(**cal).apply(p_head, texts)
+    oof = crossfit_calibrated(y, p_head, texts)
+    assert oof.shape == (n,) and not np.allclose(oof, fitted)
+    assert np.corrcoef(oof, fitted)[0, 1] > 0.95  # same model, other folds
+    # longer text, same head probability: more constructive
+    a, b = Calibration(**cal).apply(np.array([0.5, 0.5]), ["w " * 5, "w " * 50])
+    assert b > a
+    np.testing.assert_allclose(length_feature(["", "a b", "w " * 500]), np.log1p([0, 2, 200]))
+    # too little data: no calibration, probabilities unchanged
+    assert fit_calibration(y[:10], p_head[:10], texts[:10]) is None
+    np.testing.assert_array_equal(crossfit_calibrated(y[:10], p_head[:10], texts[:10]), p_head[:10])
+
+
+def test_scoring_applies_the_stored_calibration(
+    tiny_encoder_dir: Path, tiny_heads: Path, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    from models.tone import META_FILE
+
+    texts = ["We could publish the waiting times per trust.", "ok", "one two three four five six seven"]
+    base_dir = tmp_path / "base"
+    shutil.copytree(tiny_heads.parent, base_dir)
+    meta = json.loads((base_dir / META_FILE).read_text())
+    meta["calibration"] = {}
+    (base_dir / META_FILE).write_text(json.dumps(meta))
+    shifted_dir = tmp_path / "shifted"
+    shutil.copytree(base_dir, shifted_dir)
+    meta["calibration"] = {"constructive": {"coef_logit": 1.0, "coef_length": 1.0, "intercept": -2.0}}
+    (shifted_dir / META_FILE).write_text(json.dumps(meta))
+    base = MiniLMTone(tiny_encoder_dir, base_dir).probabilities(texts)
+    shifted_model = MiniLMTone(tiny_encoder_dir, shifted_dir)
+    shifted = shifted_model.probabilities(texts)
+
+    def logit(p: np.ndarray) -> np.ndarray:
+        return np.log(p / (1 - p))
+
+    words = np.array([len(t.split()) for t in texts])
+    np.testing.assert_allclose(logit(shifted[:, 0]) - logit(base[:, 0]), np.log1p(words) - 2.0, atol=1e-4)
+    np.testing.assert_allclose(shifted[:, 1:], base[:, 1:])  # only the constructive head is calibrated
+    assert shifted_model.version != MiniLMTone(tiny_encoder_dir, base_dir).version
+
+
+def test_calibration_can_combine_other_heads() -> None:
+    from models.tone import Calibration
+    from models.train_tone import fit_calibration
+
+    cal = Calibration.from_meta({"coef_logit": 1.0, "coef_heads": {"abusive": 2.0}, "intercept": 0.5})
+    p, abusive = np.array([0.5, 0.8]), np.array([0.5, 0.9])
+
+    def logit(x: np.ndarray) -> np.ndarray:
+        return np.log(x / (1 - x))
+
+    expected = 1 / (1 + np.exp(-(logit(p) + 2.0 * logit(abusive) + 0.5)))
+    np.testing.assert_allclose(cal.apply(p, ["a", "b"], {"abusive": abusive}), expected)
+    with pytest.raises(ValueError, match="abusive"):
+        cal.apply(p, ["a", "b"], {})
+    # an informative second head gets a positive weight, an uninformative one about none
+    rng = np.random.default_rng(1)
+    n = 800
+    signal, noise = rng.normal(size=n), rng.normal(size=n)
+    y = (signal + rng.normal(scale=0.7, size=n) > 0).astype(int)
+    head = 1 / (1 + np.exp(-(0.5 * signal + rng.normal(size=n))))
+    fitted = fit_calibration(
+        y,
+        head,
+        ["x"] * n,
+        length=False,
+        others={"abusive": 1 / (1 + np.exp(-signal)), "sarcastic": 1 / (1 + np.exp(-noise))},
+    )
+    assert fitted is not None and "coef_length" not in fitted
+    assert fitted["coef_heads"]["abusive"] > 1.0 and abs(fitted["coef_heads"]["sarcastic"]) < 0.3
