@@ -77,6 +77,13 @@ def evaluate(datasets_dir: Path, model: MiniLMTone | None = None) -> list[dict[s
         rows.append(
             _row(c3, "F1 constructive, TF-IDF alone", tfidf.get("f1_constructive"), None, "from training")
         )
+    by_length = meta.get("metrics", {}).get("length_only", {})
+    if by_length:  # the baseline of the length trap: the word count alone, calibrated the same way
+        for metric, key in (
+            ("F1 constructive", "f1_constructive"),
+            ("macro-F1, < 60 words", "short_lt60w_macro_f1"),
+        ):
+            rows.append(_row(c3, f"{metric}, length alone", by_length.get(key), None, "from training"))
 
     te = "TweetEval offensive val"
     scores = model.score(data.te_val["text"].tolist())
