@@ -6,8 +6,10 @@ X bills every post read, so the source is given how many posts it may read and s
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -181,8 +183,57 @@ def normalise_x_page(page: Any, prov: Provenance, origin: str, line_no: int | No
     )
 
 
+X_EPOCH_MS = 1288834974657  # post ids are snowflakes: (id >> 22) + this = creation time in ms
+SEARCH_WINDOW_SECONDS = 7 * 24 * 3600 - 3600  # recent search covers 7 days; keep an hour's margin
+
+
+def id_time(post_id: str) -> float:
+    """When a post with this id was created (unix seconds), read from the snowflake id."""
+    return ((int(post_id) >> 22) + X_EPOCH_MS) / 1000
+
+
+@dataclass
+class XCursor:
+    """Where the next run resumes: posts newer than ``since_id``, plus ``gaps`` ``(since_id, until_id)``
+    of older posts a run left unread because it reached the read cap.
+
+    Stored as the plain ``since_id`` when there is no gap (as earlier versions stored it), else as JSON."""
+
+    since_id: str | None = None
+    gaps: list[tuple[str | None, str]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, raw: str | None) -> XCursor:
+        if not raw or not raw.lstrip().startswith("{"):
+            return cls(raw or None)
+        data = json.loads(raw)
+        gaps = [(None if lo is None else str(lo), str(hi)) for lo, hi in data.get("gaps", [])]
+        return cls(data.get("since_id"), gaps)
+
+    def dump(self) -> str | None:
+        if not self.gaps:
+            return self.since_id
+        return json.dumps({"since_id": self.since_id, "gaps": [list(g) for g in self.gaps]})
+
+
+@dataclass
+class _Range:
+    """One search: newest first, posts with since_id < id < until_id."""
+
+    since_id: str | None
+    until_id: str | None
+    newest: str | None = None
+    oldest: str | None = None
+    finished: bool = False
+
+
 class XSource(PlatformSource):
-    """`#tag` on X's recent search (last 7 days), newest first down to the stored `since_id`."""
+    """`#tag` on X's recent search (last 7 days), newest first down to the stored cursor.
+
+    When the read cap stops a run part-way, the posts it did not reach are remembered as a gap in the
+    cursor and read first by the next run (before they age out of the 7-day search window), so a cap
+    costs time, not posts. A cursor older than the window is dropped with a notice: X refuses such a
+    ``since_id``, and the posts in between can no longer be searched."""
 
     name = SOURCE
 
@@ -209,29 +260,68 @@ class XSource(PlatformSource):
 
     def fetch(self, query: str, since: str | None = None) -> Iterator[Page]:
         tag = query.lstrip("#")
+        state = self._within_window(tag, XCursor.load(since))
+        gaps = [_Range(lo, hi) for lo, hi in state.gaps]  # oldest posts first: they age out first
+        new = _Range(state.since_id, None)
+        pending: Page | None = None
+        for rng in [*gaps, new]:
+            for page in self._search(tag, rng):
+                if pending is not None:
+                    yield pending
+                pending = page
+            if self.stopped_at_cap:
+                break
+        left = [(g.since_id, g.oldest or g.until_id or "") for g in gaps if not g.finished]
+        if not new.finished and new.oldest is not None:
+            left.append((new.since_id, new.oldest))  # the newest posts were read, older ones were not
+        cursor = XCursor(new.newest or state.since_id, left)
+        if pending is None:
+            pending = Page(batch=Batch())
+        pending.cursor = cursor.dump()
+        yield pending
+
+    def _within_window(self, tag: str, state: XCursor) -> XCursor:
+        oldest_allowed = self.clock() - SEARCH_WINDOW_SECONDS
+        since = state.since_id
+        if since is not None and id_time(since) < oldest_allowed:
+            self.notice(
+                f"x #{tag}: the last post read is older than X's 7-day search window, so posts between "
+                "then and a week ago can no longer be collected; reading the whole window. Run at least "
+                "every 6 days to avoid this."
+            )
+            since = None
+        gaps = []
+        for lo, hi in state.gaps:
+            if id_time(hi) < oldest_allowed:
+                self.notice(f"x #{tag}: unread posts older than X's 7-day search window were given up.")
+                continue
+            gaps.append((None if lo is not None and id_time(lo) < oldest_allowed else lo, hi))
+        return XCursor(since, gaps)
+
+    def _search(self, tag: str, rng: _Range) -> Iterator[Page]:
         pages = iter(
             tweepy.Paginator(
                 self.client.search_recent_tweets,
                 f"#{tag}",
-                since_id=since,
+                since_id=rng.since_id,
+                until_id=rng.until_id,
                 tweet_fields=TWEET_FIELDS,
                 expansions=EXPANSIONS,
                 user_fields=USER_FIELDS,
                 max_results=self.page_size,
             )
         )
-        newest: str | None = None
-        pending: Page | None = None
         while True:
             left = self.max_reads - self.read
             if left < MIN_PAGE:
                 self._stop_at_cap(tag)
-                break
+                return
             pages.kwargs["max_results"] = min(self.page_size, left)
             try:
                 body = self.backoff.call(f"x #{tag}", lambda: next(pages), self._transient_wait)
             except StopIteration:
-                break
+                rng.finished = True
+                return
             except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
                 raise SourceUnavailable(
                     f"X refused the search ({exc.response.status_code}): check COMMONGROUND_X_BEARER_TOKEN "
@@ -244,21 +334,19 @@ class XSource(PlatformSource):
                 batch = quarantine(SOURCE, SEARCH_URL, None, f"page not understood: {exc}", dump(body))
             self.read += batch.read
             meta = body.get("meta") if isinstance(body, dict) else None
-            if newest is None and isinstance(meta, dict) and meta.get("newest_id"):
-                newest = str(meta["newest_id"])
-            if pending is not None:
-                yield pending
-            pending = Page(batch=batch)
-        if pending is not None:
-            pending.cursor = newest or since
-            yield pending
+            if isinstance(meta, dict):
+                if rng.newest is None and meta.get("newest_id"):
+                    rng.newest = str(meta["newest_id"])
+                if meta.get("oldest_id"):
+                    rng.oldest = str(meta["oldest_id"])
+            yield Page(batch=batch)
 
     def _stop_at_cap(self, tag: str) -> None:
         self.stopped_at_cap = True
         notice = (
             f"x #{tag}: stopped at the read cap ({self.read} posts read of {self.max_reads} allowed for this "
-            "run). X bills every post read; raise COMMONGROUND_X_MAX_READS_PER_RUN or "
-            "COMMONGROUND_X_MAX_READS_PER_MONTH to read more."
+            "run); the posts it did not reach are read first by the next run. X bills every post read; "
+            "raise COMMONGROUND_X_MAX_READS_PER_RUN or COMMONGROUND_X_MAX_READS_PER_MONTH to read more."
         )
         self.notice(notice)
 

@@ -196,7 +196,8 @@ def tweet(
 
 
 class FakeX(FakeEndpoint):
-    """`GET /2/tweets/search/recent`: newest first, `max_results` per page, `next_token`, `since_id`."""
+    """`GET /2/tweets/search/recent`: newest first, `max_results` per page, `next_token`, `since_id`,
+    `until_id`."""
 
     url = "https://api.twitter.com/2/tweets/search/recent"
 
@@ -212,6 +213,8 @@ class FakeX(FakeEndpoint):
         found = sorted(self.tweets, key=lambda t: -int(t["id"]))
         if "since_id" in params:
             found = [t for t in found if int(t["id"]) > int(params["since_id"])]
+        if "until_id" in params:
+            found = [t for t in found if int(t["id"]) < int(params["until_id"])]
         size = int(params.get("max_results", 10))
         offset = int(params.get("next_token", 0))
         data = found[offset : offset + size]

@@ -115,6 +115,66 @@ def test_the_read_cap_stops_the_run_cleanly_and_says_so(
     assert warehouse.posts_read_since("x", datetime(2000, 1, 1), run_id="r1") == counts.read
 
 
+def test_a_capped_run_leaves_a_gap_that_the_next_run_reads_first(
+    http: responses.RequestsMock, warehouse: Warehouse, backoff: Backoff
+) -> None:
+    fake = FakeX([tweet(100 + i, minutes=i) for i in range(40)]).install(http)
+    first = source(backoff, max_reads=25)
+    counts = ingest_query(warehouse, first, "NHS", run_id="r1")
+    assert counts.posts_stored == 20  # the 20 newest: 139 down to 120
+    assert json.loads(warehouse.get_cursor("x", "NHS") or "") == {"since_id": "139", "gaps": [[None, "120"]]}
+    assert any("read first by the next run" in n for n in first.notices)
+
+    fake.tweets += [tweet(200, minutes=50), tweet(201, minutes=51)]
+    fake.requests.clear()
+    second = ingest_query(warehouse, source(backoff), "NHS", run_id="r2")
+    # the gap first (older than 120, nothing older to stop at), then what is newer than 139
+    assert [(r.get("until_id"), r.get("since_id")) for r in fake.requests if not r.get("next_token")] == [
+        ("120", None),
+        (None, "139"),
+    ]
+    assert (second.read, second.posts_stored, second.duplicates) == (22, 22, 0)
+    stored = set(warehouse.query("SELECT native_id FROM posts WHERE source = 'x'")["native_id"])
+    assert stored == {str(t["id"]) for t in fake.tweets}  # nothing lost to the cap
+    assert warehouse.get_cursor("x", "NHS") == "201"  # no gap left: back to a plain since_id
+
+
+def test_a_cap_inside_the_gap_keeps_what_is_left_of_it(
+    http: responses.RequestsMock, warehouse: Warehouse, backoff: Backoff
+) -> None:
+    fake = FakeX([tweet(100 + i, minutes=i) for i in range(60)]).install(http)
+    ingest_query(warehouse, source(backoff, max_reads=20), "NHS", run_id="r1")  # 159..140
+    ingest_query(warehouse, source(backoff, max_reads=20), "NHS", run_id="r2")  # gap: 139..120
+    assert json.loads(warehouse.get_cursor("x", "NHS") or "") == {"since_id": "159", "gaps": [[None, "120"]]}
+    fake.requests.clear()
+    ingest_query(warehouse, source(backoff), "NHS", run_id="r3")  # the rest of the gap, then nothing new
+    assert warehouse.get_cursor("x", "NHS") == "159"
+    assert len(warehouse.query("SELECT native_id FROM posts WHERE source = 'x'")) == 60
+
+
+def test_a_cursor_older_than_the_search_window_is_dropped_with_a_notice(
+    http: responses.RequestsMock, warehouse: Warehouse, backoff: Backoff
+) -> None:
+    from flows.sources.x import X_EPOCH_MS, id_time
+
+    now = 1_790_000_000.0  # 2026-09
+
+    def snowflake(seconds_ago: float) -> int:
+        return (int((now - seconds_ago) * 1000) - X_EPOCH_MS) << 22
+
+    day = 86_400
+    old, recent = snowflake(8 * day), snowflake(2 * day)
+    assert abs(id_time(str(recent)) - (now - 2 * day)) < 1
+    warehouse.set_cursor("x", "NHS", str(old))
+    fake = FakeX([tweet(recent), tweet(recent + 1)]).install(http)
+    src = source(backoff, clock=now)
+    counts = ingest_query(warehouse, src, "NHS", run_id="r1")
+    assert "since_id" not in fake.requests[0]  # X answers 400 to a since_id older than 7 days
+    assert counts.posts_stored == 2
+    assert any("7-day search window" in n for n in src.notices)
+    assert warehouse.get_cursor("x", "NHS") == str(recent + 1)
+
+
 def test_a_malformed_tweet_is_quarantined(
     http: responses.RequestsMock, warehouse: Warehouse, backoff: Backoff
 ) -> None:
