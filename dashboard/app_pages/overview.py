@@ -31,7 +31,16 @@ posts_col, accounts_col, camps_col, constructive_col, hostile_col = st.columns(5
 posts_col.metric("Posts", f"{int(analysis['n_posts']):,}")
 accounts_col.metric("Accounts", f"{int(analysis['n_accounts']):,}")
 camps_col.metric("Camps", len(camps))
-constructive_col.metric("Constructive posts", _fmt(summary["share_constructive"], ".0%"))
+constructive_col.metric(
+    "Constructive posts",
+    _fmt(summary["share_constructive"], ".0%"),
+    help=(
+        "The tone model is conservative on short posts: it calls a post constructive when it reads as "
+        "argued (evidence, a proposal, specific points), so questions and thanks mostly count as neutral and "
+        "this share understates them. Compare camps and weeks rather than reading it as a level "
+        "(models/weights/MODEL_CARD.md)."
+    ),
+)
 hostile_col.metric("Hostile posts", _fmt(summary["share_hostile"], ".0%"))
 st.caption(
     f"{int(summary['scored']):,} of {int(summary['posts']):,} posts in the window have a tone score; "

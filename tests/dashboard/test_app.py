@@ -64,6 +64,8 @@ def test_overview(app_env: Path) -> None:
     # 5 constructive and 2 hostile of the 8 scored posts inside the window
     assert metrics["Constructive posts"] == "62%"
     assert metrics["Hostile posts"] == "25%"
+    constructive = next(m for m in at.metric if m.label == "Constructive posts")
+    assert "conservative on short posts" in constructive.help  # the share is read with its known limit
     assert metrics["Observed (headline)"] == "0.62"
     assert metrics["Random-rewiring baseline"] == "0.31"
     assert metrics["z-score"] == "+6.2"
