@@ -444,10 +444,10 @@ def train(
     meta_path = out_dir / META_FILE
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     if measure_speed:
-        meta["speed"] = measure_throughput(out_dir, enc_dir if encoder_dir is not None else None, data)
+        model = MiniLMTone(enc_dir if encoder_dir is not None else None, out_dir, threads=2)
+        meta["speed"] = measure_throughput(model, data)
         log(f"speed: {meta['speed']}")
         if (SAMPLE_DIR / "truth.json").is_file():
-            model = MiniLMTone(enc_dir if encoder_dir is not None else None, out_dir, threads=2)
             meta["sample_conversation"] = sample_agreement(model)
             log(f"sample conversation: {meta['sample_conversation']}")
         meta_path.write_text(json.dumps(meta, indent=2) + "\n")
@@ -457,14 +457,11 @@ def train(
     return meta
 
 
-def measure_throughput(
-    weights_dir: Path, encoder_dir: Path | None, data: Data, n: int = 512
-) -> dict[str, Any]:
-    """Texts/s of MiniLMTone.score on tweet-length texts (TweetEval validation), 2 threads, after a warm-up."""
+def measure_throughput(model: MiniLMTone, data: Data, n: int = 512) -> dict[str, Any]:
+    """Texts/s of MiniLMTone.score on tweet-length texts (TweetEval validation), after a warm-up."""
     import torch
 
     texts = data.te_val["text"].drop_duplicates().head(n).tolist()
-    model = MiniLMTone(encoder_dir, weights_dir, threads=2)
     model.score(texts[:8])
     t0 = time.perf_counter()
     scores = model.score(texts)
