@@ -17,6 +17,7 @@ from models.tone_data import (
     auc,
     best_threshold,
     c3_metrics,
+    c3_noise_ceiling,
     load_data,
     macro_f1,
     sample_agreement,
@@ -35,6 +36,25 @@ def _row(dataset: str, metric: str, value: Any, reference: Any = None, note: str
         "reference": reference,
         "note": note,
     }
+
+
+def _ceiling_rows(dataset: str, c3_val: Any) -> list[dict[str, Any]]:
+    """What a perfect model could expect against C3's crowd labels (3 to 7 votes each): the label noise that
+    caps the scores above. Left out when the vote counts are missing."""
+    labels = {
+        "f1_constructive": "F1 constructive",
+        "short_lt60w_macro_f1": f"macro-F1, < {SHORT_WORDS} words",
+    }
+    return [
+        _row(
+            dataset,
+            f"{labels[key]}, label-noise ceiling",
+            c["mean"],
+            None,
+            f"an oracle knowing each comment's true crowd rate; 5–95%: {c['p05']}–{c['p95']}",
+        )
+        for key, c in c3_noise_ceiling(c3_val).items()
+    ]
 
 
 def evaluate(datasets_dir: Path, model: MiniLMTone | None = None) -> list[dict[str, Any]]:
@@ -68,6 +88,9 @@ def evaluate(datasets_dir: Path, model: MiniLMTone | None = None) -> list[dict[s
             None,
             f"target ≥ {TARGETS['c3_short_macro_f1']}",
         ),
+    ]
+    rows += _ceiling_rows(c3, data.c3_val)
+    rows += [
         _row(c3, "macro-F1", m["macro_f1"]),
         _row(c3, "accuracy", m["accuracy"]),
         _row(c3, "ROC-AUC constructive", auc(y, p)),

@@ -196,6 +196,77 @@ def c3_metrics(y: np.ndarray, pred: np.ndarray, words: np.ndarray) -> dict[str, 
     }
 
 
+def label_noise_ceiling(
+    votes: np.ndarray,
+    judges: np.ndarray,
+    y: np.ndarray,
+    *,
+    metric: str = "macro_f1",
+    draws: int = 300,
+    seed: int = 0,
+) -> dict[str, float]:
+    """The score (``macro_f1`` or ``f1`` of the positive class) that a perfect model could expect against
+    crowd labels: how noisy the labels are.
+
+    Each comment's label is the majority of a few crowd votes (``votes`` of ``judges`` said
+    constructive). An oracle that knew each comment's true rate ``q`` (the share of all possible
+    annotators who would call it constructive) would predict ``q > 0.5``, and still disagree with the
+    labels wherever a small panel's majority went the other way. ``q`` is drawn from its posterior under a
+    beta prior fitted to these comments (beta-binomial maximum likelihood), ``draws`` times; the result is
+    the oracle's mean score and its 5th and 95th percentiles. No model of the text can expect to beat it
+    on these labels."""
+    from scipy.optimize import minimize
+    from scipy.special import betaln
+
+    k = np.asarray(votes, dtype=float)
+    n = np.asarray(judges, dtype=float)
+    y = np.asarray(y, dtype=int)
+    if len(k) == 0 or np.any(n <= 0) or np.any(k < 0) or np.any(k > n):
+        raise ValueError("label_noise_ceiling needs 0 <= votes <= judges and judges > 0 for every comment")
+
+    def nll(t: np.ndarray) -> float:  # the binomial coefficient does not depend on the prior
+        a, b = np.exp(t)
+        return float(-(betaln(k + a, n - k + b) - betaln(a, b)).sum())
+
+    # bounded: with unanimous panels the likelihood keeps rising as the prior's parameters fall to zero
+    fit = minimize(nll, np.zeros(2), method="L-BFGS-B", bounds=[(-6.0, 8.0)] * 2)
+    a, b = np.exp(fit.x)
+    rng = np.random.default_rng(seed)
+    fn = macro_f1 if metric == "macro_f1" else f1
+    scores = [fn(y, (rng.beta(a + k, b + n - k) > 0.5).astype(int)) for _ in range(draws)]
+    lo, hi = np.percentile(scores, [5, 95])
+    return {
+        "mean": round(float(np.mean(scores)), 4),
+        "p05": round(float(lo), 4),
+        "p95": round(float(hi), 4),
+        "prior_a": round(float(a), 4),
+        "prior_b": round(float(b), 4),
+    }
+
+
+def c3_votes(c3: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(votes for constructive, judges) per C3 comment, from the crowd's mean score and the judge count."""
+    judges = pd.to_numeric(c3["njudgements_constructiveness_expt"], errors="coerce").to_numpy(dtype=float)
+    share = pd.to_numeric(c3["constructive"], errors="coerce").to_numpy(dtype=float)
+    return np.round(share * judges), judges
+
+
+def c3_noise_ceiling(c3: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """:func:`label_noise_ceiling` of C3 comments for F1 (all) and macro-F1 (under 60 words); a metric is
+    left out when the vote counts are missing or its subset has one class only."""
+    if not {"constructive", "njudgements_constructiveness_expt"} <= set(c3.columns):
+        return {}
+    votes, judges = c3_votes(c3)
+    y = c3["y"].to_numpy()
+    ok = np.isfinite(votes) & np.isfinite(judges) & (judges > 0) & (votes >= 0) & (votes <= judges)
+    short = ok & (word_counts(c3["comment_text"]) < SHORT_WORDS)
+    out: dict[str, dict[str, float]] = {}
+    for key, mask, metric in (("f1_constructive", ok, "f1"), ("short_lt60w_macro_f1", short, "macro_f1")):
+        if len(np.unique(y[mask])) == 2:
+            out[key] = label_noise_ceiling(votes[mask], judges[mask], y[mask], metric=metric)
+    return out
+
+
 def sample_agreement(model: Any, sample_dir: Path = SAMPLE_DIR) -> dict[str, Any]:
     """Share of sample posts whose predicted tone equals the planted one, and the predicted tone shares."""
     posts = pd.read_json(sample_dir / "conversation.jsonl", lines=True, dtype={"id": str})

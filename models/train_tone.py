@@ -57,6 +57,7 @@ from models.tone_data import (
     auc,
     best_threshold,
     c3_metrics,
+    c3_noise_ceiling,
     datasets_dir,
     length_rates,
     load_data,
@@ -392,6 +393,7 @@ def train(
     metrics["encoder_only"] = evaluate_probs(data, pc_enc, pt_enc, enc_thresholds)
     metrics["tfidf_only"] = evaluate_probs(data, lex_probs_c, lex_probs_t, lex_thresholds)
     metrics["length_only"] = evaluate_probs(data, p_len, pt, len_t)["constructive_c3_val"]
+    metrics["label_noise_ceiling"] = c3_noise_ceiling(data.c3_val)
     metrics["blend_grid"] = grid
     log(f"metrics: {json.dumps({k: v for k, v in metrics.items() if k != 'attributes_c3_val'})}")
 

@@ -16,6 +16,9 @@ def test_evaluate_rows(tiny_datasets: Path, tiny_model: MiniLMTone) -> None:
     assert ("TweetEval offensive val", "macro-F1 hostile") in by_metric
     assert any(m.startswith("macro-F1, < 60 words") for _, m in by_metric)
     assert any(m.startswith("tone agreement with planted") for _, m in by_metric)
+    # the tiny C3 file carries vote counts, so the label-noise ceiling is reported next to the targets
+    assert 0.0 < by_metric[("C3 val (our 20%)", "macro-F1, < 60 words, label-noise ceiling")] <= 1.0
+    assert ("C3 val (our 20%)", "F1 constructive, label-noise ceiling") in by_metric
     for r in rows:
         assert set(r) >= {"task", "dataset", "metric", "value"}
         assert r["value"] is None or 0.0 <= float(r["value"]) <= 1.0

@@ -85,6 +85,11 @@ def test_training_writes_loadable_weights(tiny_heads: Path, tiny_encoder_dir: Pa
     assert meta["speed"]["texts_per_second"] > 0
     card = (wdir / "MODEL_CARD.md").read_text()
     assert "CC BY-NC-SA 4.0" in card and "texts/s" in card and "Length trap" in card
+    # the crowd-vote noise that caps the scores is measured and printed next to them
+    ceiling = meta["metrics"]["label_noise_ceiling"]
+    assert set(ceiling) <= {"f1_constructive", "short_lt60w_macro_f1"} and ceiling
+    assert all(0.0 < c["p05"] <= c["mean"] <= c["p95"] <= 1.0 for c in ceiling.values())
+    assert "Label-noise ceiling" in card
     assert sum(p.stat().st_size for p in wdir.iterdir()) < 5_000_000
 
 

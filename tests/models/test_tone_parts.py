@@ -233,3 +233,28 @@ def test_calibration_can_combine_other_heads() -> None:
     )
     assert fitted is not None and "coef_length" not in fitted
     assert fitted["coef_heads"]["abusive"] > 1.0 and abs(fitted["coef_heads"]["sarcastic"]) < 0.3
+
+
+# --------------------------------------------------------------------------------------------- label noise
+
+
+def test_label_noise_ceiling_reflects_how_split_the_votes_are() -> None:
+    from models.tone_data import label_noise_ceiling
+
+    rng = np.random.default_rng(0)
+    judges = np.full(400, 5.0)
+    # unanimous panels: the labels are almost certainly what any annotator would say
+    votes = np.where(rng.random(400) < 0.4, 5.0, 0.0)
+    clear = label_noise_ceiling(votes, judges, (votes > 2.5).astype(int))
+    assert clear["mean"] > 0.97
+    # 3-to-2 panels: the true rate is near one half, so even an oracle often disagrees with the majority
+    votes = np.where(rng.random(400) < 0.5, 3.0, 2.0)
+    split = label_noise_ceiling(votes, judges, (votes > 2.5).astype(int))
+    assert split["mean"] < 0.8
+    assert split["p05"] <= split["mean"] <= split["p95"]
+    f1_only = label_noise_ceiling(votes, judges, (votes > 2.5).astype(int), metric="f1")
+    assert 0.0 < f1_only["mean"] < 0.85
+    # deterministic for a seed
+    assert label_noise_ceiling(votes, judges, (votes > 2.5).astype(int)) == split
+    with pytest.raises(ValueError, match="votes <= judges"):
+        label_noise_ceiling(np.array([6.0]), np.array([5.0]), np.array([1]))
