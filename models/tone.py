@@ -106,6 +106,10 @@ def prepare_text(text: str) -> str:
     Mastodon ``@name@server``) become ``@user``, ``#CamelCaseTag`` becomes ``camel case tag``
     (``#NHSCrisis`` → ``nhs crisis``, ``#junior_doctors`` → ``junior doctors``) and whitespace is
     collapsed. Empty or whitespace-only input gives ``""``.
+
+    Regular expressions, not spaCy tokens: spaCy's ``like_url`` takes ``democrats.this`` (a missing space
+    after a full stop) for a web address and its tokens miss mentions glued to punctuation (``.@USER``);
+    the model card has the measurement.
     """
     if not isinstance(text, str):
         if text is None or (isinstance(text, float) and math.isnan(text)):

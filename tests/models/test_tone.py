@@ -41,6 +41,10 @@ from models.tone import (
         ("fish &amp; chips", "fish & chips"),
         ("😡😡😡", "😡😡😡"),
         ("Der NHS ist überlastet", "Der NHS ist überlastet"),
+        # where spaCy's tokens went wrong on the training data (see the model card)
+        ("democrats.this is it", "democrats.this is it"),
+        (".@USER hi", ".@user hi"),
+        ("Ireland.'http://x.org/a.html Welcome", "Ireland.'http Welcome"),
     ],
 )
 def test_prepare_text(raw: str, expected: str) -> None:
