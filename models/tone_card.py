@@ -48,6 +48,12 @@ def _trap_text(cfg: dict[str, Any]) -> str:
             f"the constructive head is trained only on C3 comments under {max_words} words (post length; "
             f"{cfg.get('c3_repeat', 1)} passes per epoch). 99% of longer comments are constructive, so they "
             'would teach little beyond "long"; among short comments the head has to read the content.'
+            + (
+                f" A ranking loss (weight {cfg['pair_weight']}) orders each batch's comments by their crowd "
+                "score; batches hold comments of similar length, so that order has to come from the content."
+                if cfg.get("pair_weight")
+                else ""
+            )
         )
     window = "random-width" if cfg.get("c3_min_window") else "random"
     return f"C3 comments longer than the training window are seen as a {window} window each epoch."

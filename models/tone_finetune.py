@@ -59,6 +59,10 @@ class FinetuneConfig:
     c3_soft: bool = True
     c3_repeat: int = 2
     c3_min_window: int | None = None
+    # Weight of a ranking loss on the constructive head within each batch (0: off). Batches hold texts of
+    # similar length, so ranking a batch's comments by their crowd score has to use the content: length
+    # cannot separate them. See :func:`pairwise_loss`.
+    pair_weight: float = 0.0
 
 
 def window(ids: Sequence[int], width: int, rng: random.Random | None) -> list[int]:
@@ -118,6 +122,21 @@ def predict(net: Any, ids: Sequence[Sequence[int]], pad_id: int, batch_size: int
             input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)
             out[idx] = torch.sigmoid(net(input_ids, mask)).float().numpy()
     return out
+
+
+def pairwise_loss(logits: Any, targets: Any, margin: float = 0.15) -> Any:
+    """Ranking loss of one head over a batch: for every pair whose soft targets differ by more than
+    ``margin``, ``softplus(-(s_hi - s_lo))`` weighted by the difference of the targets; NaN targets take
+    no part. Returns a scalar tensor (0 when the batch has no such pair)."""
+    import torch
+
+    known = ~torch.isnan(targets)
+    s, t = logits[known], targets[known]
+    diff = t[:, None] - t[None, :]
+    weight = diff.clamp(min=0.0) * (diff > margin).float()
+    if float(weight.sum().detach()) == 0.0:
+        return logits.sum() * 0.0
+    return (torch.nn.functional.softplus(-(s[:, None] - s[None, :])) * weight).sum() / weight.sum()
 
 
 def finetune(
@@ -183,6 +202,8 @@ def finetune(
             )
             weights = known.float() * hw
             loss = (loss_el * weights).sum() / known.any(dim=1).float().sum().clamp(min=1.0)
+            if config.pair_weight > 0 and bool(known[:, 0].any()):
+                loss = loss + config.pair_weight * pairwise_loss(logits[:, 0], target[:, 0])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for p in net.parameters() if p.requires_grad], 1.0)

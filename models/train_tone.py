@@ -520,6 +520,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="train on C3's majority label instead of the crowd's mean constructiveness score",
     )
     parser.add_argument("--c3-repeat", type=int, default=FinetuneConfig.c3_repeat, help="C3 passes per epoch")
+    parser.add_argument(
+        "--pair-weight",
+        type=float,
+        default=FinetuneConfig.pair_weight,
+        help="weight of the within-batch ranking loss on the constructive head (0: off)",
+    )
     parser.add_argument("--no-speed", action="store_true", help="skip the throughput measurement")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -540,6 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             c3_max_words=args.c3_max_words or None,
             c3_soft=not args.c3_hard_labels,
             c3_repeat=args.c3_repeat,
+            pair_weight=args.pair_weight,
         ),
         resume=args.resume,
         init_from=Path(args.init_from) if args.init_from else None,

@@ -258,3 +258,20 @@ def test_label_noise_ceiling_reflects_how_split_the_votes_are() -> None:
     assert label_noise_ceiling(votes, judges, (votes > 2.5).astype(int)) == split
     with pytest.raises(ValueError, match="votes <= judges"):
         label_noise_ceiling(np.array([6.0]), np.array([5.0]), np.array([1]))
+
+
+def test_pairwise_loss_rewards_the_crowd_order_and_skips_unlabelled() -> None:
+    import torch
+
+    from models.tone_finetune import pairwise_loss
+
+    targets = torch.tensor([0.0, 0.4, 1.0, float("nan")])
+    right = pairwise_loss(torch.tensor([-2.0, 0.0, 2.0, 9.0]), targets)
+    wrong = pairwise_loss(torch.tensor([2.0, 0.0, -2.0, -9.0]), targets)
+    assert float(right) < 0.2 < float(wrong)
+    # the unlabelled text's score does not matter
+    assert float(pairwise_loss(torch.tensor([-2.0, 0.0, 2.0, -9.0]), targets)) == pytest.approx(float(right))
+    # targets within the margin make no pair; the loss is 0 but still part of the graph
+    flat = torch.tensor([0.5, 0.6], requires_grad=True)
+    none = pairwise_loss(flat, torch.tensor([0.2, 0.3]))
+    assert float(none.detach()) == 0.0 and none.requires_grad
