@@ -104,7 +104,7 @@ def evaluate(datasets_dir: Path, model: MiniLMTone | None = None) -> list[dict[s
     if by_length:  # the baseline of the length trap: the word count alone, calibrated the same way
         for metric, key in (
             ("F1 constructive", "f1_constructive"),
-            ("macro-F1, < 60 words", "short_lt60w_macro_f1"),
+            (f"macro-F1, < {SHORT_WORDS} words", "short_lt60w_macro_f1"),
         ):
             rows.append(_row(c3, f"{metric}, length alone", by_length.get(key), None, "from training"))
 

@@ -64,7 +64,7 @@ def _ceiling_text(ceiling: dict[str, Any]) -> str:
         f"{label} {_fmt(c['mean'])} (5–95%: {_fmt(c['p05'])}–{_fmt(c['p95'])})"
         for label, c in (
             ("F1", ceiling.get("f1_constructive")),
-            ("< 60-word macro-F1", ceiling.get("short_lt60w_macro_f1")),
+            (f"< {SHORT_WORDS}-word macro-F1", ceiling.get("short_lt60w_macro_f1")),
         )
         if c
     ]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from models.tone import ATTRIBUTES, build_tone_net
+from models.tone_data import word_counts
 from models.tone_finetune import FinetuneConfig, TaskData, finetune, predict, trained_state, window
 
 HEADS: tuple[str, ...] = ("constructive", "hostile", *ATTRIBUTES)
@@ -75,8 +76,7 @@ def c3_task(c3: pd.DataFrame, ids: list[list[int]], config: FinetuneConfig) -> T
     targets = c3_targets(c3, soft=config.c3_soft)
     keep = np.arange(len(c3))
     if config.c3_max_words is not None:
-        words = np.array([len(str(t).split()) for t in c3["comment_text"]])
-        keep = np.flatnonzero(words < config.c3_max_words)
+        keep = np.flatnonzero(word_counts(c3["comment_text"]) < config.c3_max_words)
     keep = np.tile(keep, max(1, int(config.c3_repeat)))
     return TaskData("c3", [ids[i] for i in keep], targets[keep], C3_WINDOW, config.c3_min_window)
 
