@@ -54,6 +54,13 @@ def _trap_text(cfg: dict[str, Any]) -> str:
                 if cfg.get("pair_weight")
                 else ""
             )
+            + (
+                f" Length-balanced sampling (strength {cfg['c3_balance']}) reweights each 10-word band's "
+                "constructive and non-constructive comments towards the overall share, so that the band "
+                "tells the head less."
+                if cfg.get("c3_balance")
+                else ""
+            )
         )
     window = "random-width" if cfg.get("c3_min_window") else "random"
     return f"C3 comments longer than the training window are seen as a {window} window each epoch."

@@ -38,6 +38,9 @@ class TaskData:
     # A text longer than ``window`` is cut to a random width in [min_window, window]: were every cut
     # exactly ``window`` tokens long, "exactly window tokens" would become the new length shortcut.
     min_window: int | None = None
+    # [n, 2]: weights of the positive and the negative part of the first head's loss per example
+    # (length-balanced sampling, see ``models.tone_stage.length_balance_weights``); None = 1 and 1.
+    balance: np.ndarray | None = None
 
 
 @dataclass
@@ -63,6 +66,10 @@ class FinetuneConfig:
     # similar length, so ranking a batch's comments by their crowd score has to use the content: length
     # cannot separate them. See :func:`pairwise_loss`.
     pair_weight: float = 0.0
+    # Length-balanced sampling of C3 (0: off, 1: full): within each 10-word band the constructive and
+    # non-constructive loss mass is reweighted towards the overall share, raised to this power, so that
+    # the band (the length) stops telling the head the answer. See ``tone_stage.length_balance_weights``.
+    c3_balance: float = 0.0
 
 
 def window(ids: Sequence[int], width: int, rng: random.Random | None) -> list[int]:
@@ -200,6 +207,12 @@ def finetune(
             loss_el = torch.nn.functional.binary_cross_entropy_with_logits(
                 logits, torch.nan_to_num(target, nan=0.0), reduction="none"
             )
+            if task.balance is not None:
+                bw = torch.tensor(task.balance[idx], dtype=torch.float32)
+                t0_, z0 = torch.nan_to_num(target[:, 0], nan=0.0), logits[:, 0]
+                first = bw[:, 0] * t0_ * torch.nn.functional.softplus(-z0)
+                first = first + bw[:, 1] * (1.0 - t0_) * torch.nn.functional.softplus(z0)
+                loss_el = torch.cat([first[:, None], loss_el[:, 1:]], dim=1)
             weights = known.float() * hw
             loss = (loss_el * weights).sum() / known.any(dim=1).float().sum().clamp(min=1.0)
             if config.pair_weight > 0 and bool(known[:, 0].any()):

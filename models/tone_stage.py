@@ -65,6 +65,33 @@ def tweet_targets(df: pd.DataFrame) -> np.ndarray:
     return out
 
 
+BALANCE_BANDS = (10, 20, 30, 40, 50)  # word-count band edges of length-balanced sampling
+BALANCE_CAP = 8.0  # no example's weight grows beyond this before normalising (few short positives)
+
+
+def length_balance_weights(words: np.ndarray, target: np.ndarray, strength: float) -> np.ndarray:
+    """``[n, 2]`` weights of the positive and negative part of each example's loss.
+
+    In C3 the share of constructive comments climbs from 2% under 10 words to 77% at 50-60, so the
+    band alone predicts the label. With ``strength`` 1 every band's weighted positive mass gets the
+    overall share (weights capped at ``BALANCE_CAP``): the band no longer predicts the label and only the
+    content can; 0 gives equal weights; in between, the weights are raised to that power. Normalised so
+    that the mean weighted example counts 1."""
+    target = np.asarray(target, dtype=np.float64)
+    out = np.ones((len(target), 2), dtype=np.float64)
+    if strength <= 0 or len(target) == 0:
+        return out.astype(np.float32)
+    band = np.digitize(np.asarray(words), BALANCE_BANDS)
+    share = float(target.mean())
+    for b in np.unique(band):
+        m = band == b
+        pos, neg, n = float(target[m].sum()), float((1.0 - target[m]).sum()), int(m.sum())
+        out[m, 0] = min(BALANCE_CAP, share * n / max(pos, 1e-6)) ** strength
+        out[m, 1] = min(BALANCE_CAP, (1.0 - share) * n / max(neg, 1e-6)) ** strength
+    out /= float((target * out[:, 0] + (1.0 - target) * out[:, 1]).mean())
+    return out.astype(np.float32)
+
+
 def c3_task(c3: pd.DataFrame, ids: list[list[int]], config: FinetuneConfig) -> TaskData:
     """The C3 task as ``config`` asks: post-length comments only (``c3_max_words``), soft or hard
     constructive targets, repeated ``c3_repeat`` times per epoch.
@@ -74,11 +101,16 @@ def c3_task(c3: pd.DataFrame, ids: list[list[int]], config: FinetuneConfig) -> T
     the content. The soft target (the share of annotators who called it constructive) keeps the many
     3-to-2 votes among short comments from counting as certain."""
     targets = c3_targets(c3, soft=config.c3_soft)
+    words = word_counts(c3["comment_text"])
     keep = np.arange(len(c3))
     if config.c3_max_words is not None:
-        keep = np.flatnonzero(word_counts(c3["comment_text"]) < config.c3_max_words)
+        keep = np.flatnonzero(words < config.c3_max_words)
+    balance = None
+    if config.c3_balance > 0:
+        balance = length_balance_weights(words[keep], targets[keep, 0], config.c3_balance)
+        balance = np.tile(balance, (max(1, int(config.c3_repeat)), 1))
     keep = np.tile(keep, max(1, int(config.c3_repeat)))
-    return TaskData("c3", [ids[i] for i in keep], targets[keep], C3_WINDOW, config.c3_min_window)
+    return TaskData("c3", [ids[i] for i in keep], targets[keep], C3_WINDOW, config.c3_min_window, balance)
 
 
 def run_stage(

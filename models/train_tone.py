@@ -526,6 +526,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=FinetuneConfig.pair_weight,
         help="weight of the within-batch ranking loss on the constructive head (0: off)",
     )
+    parser.add_argument(
+        "--c3-balance",
+        type=float,
+        default=FinetuneConfig.c3_balance,
+        help="length-balanced sampling of C3: 0 off, 1 every 10-word band at the overall constructive share",
+    )
     parser.add_argument("--no-speed", action="store_true", help="skip the throughput measurement")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -547,6 +553,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             c3_soft=not args.c3_hard_labels,
             c3_repeat=args.c3_repeat,
             pair_weight=args.pair_weight,
+            c3_balance=args.c3_balance,
         ),
         resume=args.resume,
         init_from=Path(args.init_from) if args.init_from else None,

@@ -305,17 +305,20 @@ def test_training_fits_the_calibration_on_validation(tiny_encoder_dir: Path, tmp
     data = write_datasets(tmp_path / "data", n=150)
     out = tmp_path / "out"
     args = ["--datasets", str(data), "--encoder", str(tiny_encoder_dir), "--out", str(out)]
-    extra = ["--no-speed", "--epochs", "1", "--pair-weight", "0.5"]  # the ranking loss runs end to end too
+    # the ranking loss and length-balanced sampling run end to end too
+    extra = ["--no-speed", "--epochs", "1", "--pair-weight", "0.5", "--c3-balance", "1"]
     assert train_tone.main([*args, "--work-dir", str(tmp_path / "work"), *extra]) == 0
     meta = json.loads((out / META_FILE).read_text())
     con = meta["calibration"]["constructive"]
     assert set(con) == {"coef_logit", "coef_length", "intercept"}
     assert meta["training"]["config"]["c3_max_words"] == 60 and meta["training"]["config"]["c3_soft"] is True
     assert meta["training"]["config"]["pair_weight"] == 0.5
+    assert meta["training"]["config"]["c3_balance"] == 1.0
     for key in ("without_calibration", "calibration_fitted_on_all_validation", "length_only"):
         assert key in meta["metrics"]
     card = (out / "MODEL_CARD.md").read_text()
     assert "Length calibration" in card and "out of fold" in card and "ranking loss (weight 0.5)" in card
+    assert "Length-balanced sampling (strength 1.0)" in card
     model = MiniLMTone(tiny_encoder_dir, out)
     assert "constructive" in model.weights.calibration
     scores = model.score(["We could fund more training places.", "no"])

@@ -147,6 +147,63 @@ def test_c3_task_keeps_post_length_comments_with_soft_targets() -> None:
     assert len(hard.ids) == 4 and hard.targets[:, 0].tolist() == [1.0, 1.0, 0.0, 0.0]
 
 
+def test_length_balance_takes_the_label_out_of_the_band() -> None:
+    from models.tone_stage import BALANCE_CAP, length_balance_weights
+
+    rng = np.random.default_rng(0)
+    words = rng.integers(1, 60, size=4000)
+    target = (rng.random(4000) < np.clip(words / 60.0, 0.05, 0.95)).astype(float)  # longer: more often 1
+    share = target.mean()
+    band = np.digitize(words, [10, 20, 30, 40, 50])
+
+    def weighted_shares(w: np.ndarray) -> list[float]:
+        pos, neg = target * w[:, 0], (1 - target) * w[:, 1]
+        return [float(pos[band == b].sum() / (pos[band == b].sum() + neg[band == b].sum())) for b in range(6)]
+
+    raw = weighted_shares(np.ones((4000, 2)))
+    assert raw[0] < 0.15 and raw[5] > 0.8  # the band predicts the label
+    full = length_balance_weights(words, target, 1.0)
+    assert weighted_shares(full) == pytest.approx([share] * 6, abs=1e-6)  # no cap reached here
+    assert float((target * full[:, 0] + (1 - target) * full[:, 1]).mean()) == pytest.approx(1.0)
+    half = weighted_shares(length_balance_weights(words, target, 0.5))
+    assert raw[0] < half[0] < share < half[5] < raw[5]
+    assert np.all(length_balance_weights(words, target, 0.0) == 1.0)
+    # a band with almost no positives: the weight stops at the cap (before normalising)
+    rare = np.where(band == 0, 0.0, target)
+    rare[np.flatnonzero(band == 0)[0]] = 1.0
+    w = length_balance_weights(words, rare, 1.0)
+    n0 = int((band == 0).sum())
+    neg_weight = (1 - rare.mean()) * n0 / (n0 - 1)  # the uncapped weight of the band's negatives
+    assert w[band == 0, 0].max() / w[band == 0, 1].max() == pytest.approx(BALANCE_CAP / neg_weight, rel=1e-5)
+
+
+def test_c3_task_carries_the_balance_weights_for_every_repeat() -> None:
+    import pandas as pd
+
+    from models.tone import ATTRIBUTES
+    from models.tone_finetune import FinetuneConfig
+    from models.tone_stage import c3_task
+
+    texts = ["a b", "a b c", " ".join(["w"] * 45), " ".join(["w"] * 47), " ".join(["w"] * 80)]
+    c3 = pd.DataFrame(
+        {
+            "comment_text": texts,
+            "y": [0, 1, 1, 0, 1],
+            "constructive": [0.0, 1.0, 1.0, 0.0, 1.0],
+            **{f"n_{a}": [0] * 5 for a in ATTRIBUTES},
+            "njudgements_constructiveness_expt": [5.0] * 5,
+            "njudgements_toxicity_expt": [5.0] * 5,
+        }
+    )
+    ids = [[101, i, 102] for i in range(5)]
+    assert c3_task(c3, ids, FinetuneConfig()).balance is None  # off by default
+    task = c3_task(c3, ids, FinetuneConfig(c3_balance=1.0, c3_repeat=2))
+    assert task.balance is not None and task.balance.shape == (8, 2)
+    assert np.array_equal(task.balance[:4], task.balance[4:])
+    # each band already holds one of each, at the overall share of 1/2: nothing to reweight
+    assert task.balance == pytest.approx(np.ones((8, 2)))
+
+
 def test_length_calibration_is_fitted_out_of_fold_and_recovers_the_length_effect() -> None:
     from models.tone import Calibration, length_feature
     from models.train_tone import crossfit_calibrated, fit_calibration
