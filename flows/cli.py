@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from flows.prefect_runtime import explain_startup_failure, prepare_environment, prepare_prefect_database
 from warehouse.settings import PROJECT_ROOT, SAMPLE_CONVERSATION, Settings
 
 DASHBOARD_APP = PROJECT_ROOT / "dashboard" / "streamlit_app.py"
-
-
-def _prepare_environment(settings: Settings) -> None:
-    """Prefect keeps its state inside the data folder and runs an ephemeral API; models load offline.
-
-    These are set before Prefect is imported, and never override what the user set.
-    """
-    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if os.environ.get("PREFECT_API_URL") == "":
-        # An empty URL is not "no server": Prefect would try to reach it. Unset means ephemeral.
-        del os.environ["PREFECT_API_URL"]
 
 
 def _summary(counts: dict[str, Any], settings: Settings) -> str:
@@ -207,6 +192,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# Commands that run Prefect flows, so need Prefect's database ready before its server starts.
+RUNS_FLOWS = (cmd_run, cmd_demo, cmd_ingest, cmd_flow, cmd_serve)
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None):
@@ -298,11 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     overrides = _overrides(args)
     settings = Settings(**overrides)
-    _prepare_environment(settings)
+    prepare_environment(settings)
     try:
+        if args.func in RUNS_FLOWS:
+            prepare_prefect_database()
         return int(args.func(args, settings))
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
-        print(f"commonground: {exc}", file=sys.stderr)
+        print(f"commonground: {explain_startup_failure(exc) or exc}", file=sys.stderr)
         return 2
 
 

@@ -1,0 +1,64 @@
+"""A new user's first command: a fresh data folder and a fresh Prefect home, in a process of its own.
+
+The rest of the suite runs flows under one Prefect test harness, which never starts Prefect the way the
+CLI does; these tests do, so a first-run failure of the temporary server is caught here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.prefect_runtime import MARKER, STARTUP_TIMEOUT_SECONDS, explain_startup_failure
+
+pytestmark = pytest.mark.slow
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "imports" / "twarc2.jsonl"
+
+
+def _cli(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "COMMONGROUND_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_the_first_command_on_a_fresh_home_passes_and_prepares_the_database_once(tmp_path: Path) -> None:
+    data = tmp_path / "new" / "data"  # not even its parent exists yet
+    argv = ["--data-dir", str(data), "ingest", "--source", "file", "--path", str(FIXTURE)]
+    first = _cli(argv)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "Preparing Prefect's local database" in first.stderr
+    assert json.loads(first.stdout)["posts_stored"] > 0
+    marker = data / "prefect" / MARKER
+    assert marker.is_file() and marker.read_text().startswith("prefect ")
+
+    # Prepared once: the next command goes straight to the server. With a start-up limit the server
+    # cannot meet, the user gets one line that says what to do, not Prefect's timeout and a log dump.
+    second = _cli(argv, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="1")
+    assert "Preparing" not in second.stderr
+    assert second.returncode == 2
+    said = [line for line in second.stderr.splitlines() if line.startswith("commonground:")]
+    assert len(said) == 1, second.stderr[-3000:]
+    assert said[0].startswith("commonground: Prefect's temporary API server did not answer within 1 s")
+    assert "PREFECT_API_URL" in said[0]
+    assert "Timed out while attempting" not in second.stderr
+
+
+def test_only_the_startup_timeout_is_rewritten() -> None:
+    timeout = RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server. stdout: …")
+    assert "did not answer" in (explain_startup_failure(timeout) or "")
+    assert explain_startup_failure(RuntimeError("The warehouse has no posts yet")) is None
+    assert (
+        STARTUP_TIMEOUT_SECONDS <= 120
+    )  # raised, but a server that never starts still fails in bounded time
