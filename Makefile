@@ -62,7 +62,7 @@ sample: install
 # Checkpoints stay outside the repository; about 25-35 minutes an epoch on 2 CPU cores.
 TONE_WORK ?= /tmp/commonground-tone
 train-tone: install
-	$(BIN)/python -m models.train_tone --epochs 2 --work-dir $(TONE_WORK) --out $(TONE_WORK)/out
+	$(BIN)/python -m lab.tone.train --epochs 2 --work-dir $(TONE_WORK) --out $(TONE_WORK)/out
 
 clean:
 	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/prefect .pytest_cache .mypy_cache .ruff_cache

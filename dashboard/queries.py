@@ -11,7 +11,6 @@ can point it elsewhere; `snapshot_path()` resolves it from the settings (`COMMON
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +21,8 @@ import pandas as pd
 import streamlit as st
 
 from warehouse.settings import Settings
-from warehouse.store import utcnow
+from warehouse.shapes import CAMPS_REACHED, EXAMPLE_POSTS, TOP_ACCOUNTS, TOP_HASHTAGS, TOP_TERMS
+from warehouse.store import schema_statements, utcnow
 
 TTL_SECONDS = 60
 SEARCH_LIMIT = 500
@@ -36,21 +36,6 @@ EMPTY_STATE_MESSAGE = (
 
 
 # --- where the data is ------------------------------------------------------------------------------
-
-
-# Stakeholder roles as `models/roles.py` names them (the dashboard does not import models).
-ROLE_LABELS = {
-    "gp": "GP",
-    "nurse": "Nurse",
-    "pharmacist": "Pharmacist",
-    "allied_health": "Allied health professional",
-    "patient_carer": "Patient or carer",
-    "researcher": "Researcher",
-    "nhs_org": "NHS organisation or trust",
-    "industry": "Industry",
-    "journalist": "Journalist",
-    "politician": "Politician",
-}
 
 
 def snapshot_path() -> str:
@@ -75,27 +60,18 @@ def _read(path: str, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         con.close()
 
 
-def _has_table(path: str, table: str) -> bool:
-    frame = _read(path, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = ?", [table])
-    return bool(frame["n"].iloc[0])
-
-
 # --- the snapshot and its latest analysis -----------------------------------------------------------
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def snapshot_info(path: str) -> pd.DataFrame:
-    """One row: published_at, pseudonymized (empty when the snapshot predates `snapshot_info`)."""
-    if not _has_table(path, "snapshot_info"):
-        return pd.DataFrame({"published_at": [], "pseudonymized": []})
+    """One row: published_at, pseudonymized."""
     return _read(path, "SELECT published_at, pseudonymized FROM snapshot_info LIMIT 1")
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def latest_analysis(path: str) -> pd.DataFrame:
     """The newest analysis (topic × window) as one row; empty when there is none."""
-    if not _has_table(path, "analyses"):
-        return pd.DataFrame()
     return _read(
         path,
         """SELECT analysis_id, topic, window_start, window_end, model_version, run_id,
@@ -117,19 +93,25 @@ def current_analysis(path: str) -> dict[str, Any] | None:
     return {str(key): value for key, value in frame.iloc[0].items()}
 
 
+def analysis_or_stop(path: str) -> dict[str, Any]:
+    """The latest analysis; when there is none the page says how to make one and stops there."""
+    analysis = current_analysis(path)
+    if analysis is None:
+        st.info(EMPTY_STATE_MESSAGE)
+        st.stop()
+    return analysis
+
+
 def is_pseudonymized(path: str) -> bool:
     info = snapshot_info(path)
     return bool(not info.empty and info["pseudonymized"].iloc[0])
 
 
-# The tone model of an analysis: its own, or (when it names none) the most recently scored version.
-_MODEL_VERSION = "coalesce(model_version, (SELECT max_by(model_version, scored_at) FROM tone_scores))"
-
-# Posts of the analysis window with their tone under the analysis' model version (or, when the
-# analysis names none, the most recently scored version). Binds one parameter: the analysis_id.
-_WINDOW_POSTS = f"""
+# Posts of the analysis window with their tone under the analysis' model version. Binds one
+# parameter: the analysis_id.
+_WINDOW_POSTS = """
 WITH a AS (
-    SELECT window_start, window_end, {_MODEL_VERSION} AS mv FROM analyses WHERE analysis_id = ?
+    SELECT window_start, window_end, model_version AS mv FROM analyses WHERE analysis_id = ?
 ),
 wp AS (
     SELECT p.post_id, p.author_id, p.created_at, p.text, p.url,
@@ -212,10 +194,14 @@ def camps(path: str, analysis_id: str) -> pd.DataFrame:
            FROM community_profiles WHERE analysis_id = ? ORDER BY size DESC, camp_id""",
         [analysis_id],
     )
-    handles = _handles_for(path, _json_strings(frame["top_accounts"]))
-    frame["top_hashtags"] = frame["top_hashtags"].map(_format_top)
-    frame["top_terms"] = frame["top_terms"].map(_format_top)
-    frame["top_accounts"] = frame["top_accounts"].map(lambda value: _format_top(value, handles))
+    tops = [TOP_ACCOUNTS.load(value) or [] for value in frame["top_accounts"]]
+    handles = _handles_for(path, [a.account_id for top in tops for a in top])
+    frame["top_hashtags"] = [_format_weighted(TOP_HASHTAGS.load(v)) for v in frame["top_hashtags"]]
+    frame["top_terms"] = [_format_weighted(TOP_TERMS.load(v)) for v in frame["top_terms"]]
+    frame["top_accounts"] = [
+        ", ".join(f"{handles.get(a.account_id, a.account_id)} ({a.endorsements})" for a in top)
+        for top in tops
+    ]
     return frame
 
 
@@ -236,30 +222,23 @@ def polarization(path: str, analysis_id: str) -> pd.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def voices(path: str, analysis_id: str) -> pd.DataFrame:
     """The ranked voices of one analysis with handle, name, bio, home camp and camps reached."""
-    # Snapshots published before roles existed have no account_roles table.
-    roles = (
-        "LEFT JOIN account_roles r ON r.analysis_id = v.analysis_id AND r.account_id = v.account_id"
-        if _has_table(path, "account_roles")
-        else "LEFT JOIN (SELECT NULL::VARCHAR AS role, NULL::VARCHAR AS evidence) r ON false"
-    )
     frame = _read(
         path,
-        f"""SELECT v.rank, v.account_id, a.handle, a.display_name, a.bio, a.url, v.score,
+        """SELECT v.rank, v.account_id, a.handle, a.display_name, a.bio, a.url, v.score,
                   v.constructiveness, v.bridging, v.hostility, v.n_posts, v.home_camp,
-                  v.camps_reached, v.example_posts, v.reasons, r.role, r.evidence AS role_evidence
-           FROM voices v LEFT JOIN accounts a USING (account_id) {roles}
+                  v.camps_reached, v.example_posts, v.reasons, r.role, r.evidence AS role_evidence,
+                  coalesce(r.label, '') AS role_label
+           FROM voices v LEFT JOIN accounts a USING (account_id)
+           LEFT JOIN account_roles r ON r.analysis_id = v.analysis_id AND r.account_id = v.account_id
            WHERE v.analysis_id = ? ORDER BY v.rank, v.account_id""",
         [analysis_id],
-    )
-    frame["role_label"] = frame["role"].map(
-        lambda role: ROLE_LABELS.get(role, role) if isinstance(role, str) else ""
     )
     labels = camp_labels(path, analysis_id)
     frame["handle"] = frame["handle"].fillna(frame["account_id"])
     frame["home_camp_label"] = frame["home_camp"].map(lambda camp: _camp_name(camp, labels))
-    reached = frame["camps_reached"].map(_parse_json)
-    frame["n_camps_reached"] = reached.map(lambda value: len(value) if isinstance(value, dict) else 0)
-    frame["camps_reached"] = reached.map(lambda value: _format_reached(value, labels))
+    reached = [CAMPS_REACHED.load(value) or {} for value in frame["camps_reached"]]
+    frame["n_camps_reached"] = [len(r) for r in reached]
+    frame["camps_reached"] = [_format_reached(r, labels) for r in reached]
     return frame
 
 
@@ -271,13 +250,13 @@ def example_posts(path: str, analysis_id: str, account_id: str) -> pd.DataFrame:
         "SELECT example_posts FROM voices WHERE analysis_id = ? AND account_id = ?",
         [analysis_id, account_id],
     )
-    post_ids = [str(p) for p in _as_list(_parse_json(ids["example_posts"].iloc[0]))] if len(ids) else []
+    post_ids = (EXAMPLE_POSTS.load(ids["example_posts"].iloc[0]) or []) if len(ids) else []
     columns = ["created_at", "tone", "constructive", "hostile", "text", "url", "post_id"]
     if not post_ids:
         return pd.DataFrame(columns=columns)
     frame = _read(
         path,
-        f"""WITH a AS (SELECT {_MODEL_VERSION} AS mv FROM analyses WHERE analysis_id = ?)
+        """WITH a AS (SELECT model_version AS mv FROM analyses WHERE analysis_id = ?)
            SELECT p.created_at, t.tone, t.constructive, t.hostile, p.text, p.url, p.post_id
            FROM posts p CROSS JOIN a
            LEFT JOIN tone_scores t ON t.post_id = p.post_id AND t.model_version = a.mv
@@ -371,20 +350,11 @@ def search_posts(
 
 # --- the shortlist (the dashboard's own database) ---------------------------------------------------
 
-_OUTREACH_DDL = """
-CREATE TABLE IF NOT EXISTS outreach (
-    account_id  VARCHAR PRIMARY KEY,
-    status      VARCHAR,
-    note        VARCHAR,
-    updated_at  TIMESTAMP
-)
-"""
-
 
 def _outreach(path: str) -> duckdb.DuckDBPyConnection:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(path)
-    con.execute(_OUTREACH_DDL)
+    con.execute(schema_statements()["outreach"])
     return con
 
 
@@ -430,71 +400,9 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _parse_json(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, dict):
-        return list(value.items())
-    if isinstance(value, list | tuple):
-        return list(value)
-    return [value]
-
-
-def _json_strings(column: pd.Series) -> list[str]:
-    """Every string that appears as a name in a column of JSON lists (used to find account ids)."""
-    out: list[str] = []
-    for value in column:
-        for item in _as_list(_parse_json(value)):
-            name = _item_name(item)
-            if name:
-                out.append(name)
-    return out
-
-
-def _item_name(item: Any) -> str:
-    if isinstance(item, dict):
-        for key in ("handle", "account_id", "hashtag", "term", "name", "label"):
-            if key in item:
-                return str(item[key])
-        return str(next(iter(item.values()), ""))
-    if isinstance(item, list | tuple):
-        return str(item[0]) if item else ""
-    return "" if item is None else str(item)
-
-
-def _item_count(item: Any) -> Any:
-    if isinstance(item, dict):
-        for key in ("count", "n", "weight", "score", "posts"):
-            if key in item:
-                return item[key]
-        return None
-    if isinstance(item, list | tuple) and len(item) > 1:
-        return item[1]
-    return None
-
-
-def _format_top(value: Any, names: dict[str, str] | None = None) -> str:
-    """A JSON list of names, [name, count] pairs, objects or a {name: count} map, as one line."""
-    parts = []
-    for item in _as_list(_parse_json(value)):
-        name = _item_name(item)
-        name = (names or {}).get(name, name)
-        count = _item_count(item)
-        if isinstance(count, float):
-            count = round(count, 2)
-        parts.append(f"{name} ({count})" if count is not None else name)
-    return ", ".join(parts)
+def _format_weighted(items: list[tuple[str, float]] | None) -> str:
+    """[(term, weight), …] as one line, most distinctive first."""
+    return ", ".join(f"{name} ({weight:.2f})" for name, weight in items or [])
 
 
 def _handles_for(path: str, ids: list[str]) -> dict[str, str]:
@@ -514,18 +422,9 @@ def _camp_name(camp: Any, labels: dict[int, str]) -> str:
     return labels.get(int(camp), f"camp {int(camp)}")
 
 
-def _format_reached(value: Any, labels: dict[int, str]) -> str:
+def _format_reached(reached: dict[int, float], labels: dict[int, str]) -> str:
     """{camp_id: constructive engagements} as 'Label (n), ...', most engaged camp first."""
-    if not isinstance(value, dict):
-        return ""
-    items = []
-    for camp, count in value.items():
-        try:
-            name = _camp_name(int(camp), labels)
-        except (TypeError, ValueError):
-            name = str(camp)
-        items.append((name, count))
-    items.sort(key=lambda pair: (-(pair[1] or 0), pair[0]))
-    return ", ".join(
-        f"{name} ({count:g})" if isinstance(count, int | float) else name for name, count in items
+    items = sorted(
+        ((_camp_name(camp, labels), count) for camp, count in reached.items()), key=lambda p: (-p[1], p[0])
     )
+    return ", ".join(f"{name} ({count:g})" for name, count in items)

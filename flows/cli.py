@@ -6,9 +6,11 @@ import argparse
 import json
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from flows.options import RunOptions
 from flows.prefect_runtime import explain_startup_failure, prepare_environment, prepare_prefect_database
 from warehouse.settings import PROJECT_ROOT, SAMPLE_CONVERSATION, Settings
 
@@ -50,7 +52,7 @@ def _summary(counts: dict[str, Any], settings: Settings) -> str:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from flows.pipeline import pipeline
 
-    counts = pipeline(_overrides(args))
+    counts = pipeline(_options(args))
     print(_summary(counts, settings))
     return 0
 
@@ -58,14 +60,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from flows.pipeline import pipeline
 
-    overrides = {**_overrides(args), "sources": ["file"], "import_paths": [str(SAMPLE_CONVERSATION)]}
+    options = _options(args, sources=["file"], import_paths=[SAMPLE_CONVERSATION])
     if not SAMPLE_CONVERSATION.exists():
         print(
             f"The bundled sample {SAMPLE_CONVERSATION} is missing; run `commonground sample`.",
             file=sys.stderr,
         )
         return 2
-    counts = pipeline(overrides)
+    counts = pipeline(options)
     print(_summary(counts, settings))
     if args.no_dashboard:
         return 0
@@ -79,18 +81,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.source == "file" and not queries:
         print("Give the file(s) to import: commonground ingest --source file --path FILE", file=sys.stderr)
         return 2
-    overrides = _overrides(args)
-    if args.instance:
-        overrides["mastodon_instances"] = args.instance
-    if args.format:
-        overrides["import_format"] = args.format
+    choices: dict[str, Any] = {"mastodon_instances": args.instance, "import_format": args.format}
     if args.column:
         pairs = [c.split("=", 1) for c in args.column]
         if any(len(p) != 2 or not all(p) for p in pairs):
             print("Give columns as FIELD=COLUMN, e.g. --column text=body", file=sys.stderr)
             return 2
-        overrides["csv_columns"] = {**settings.csv_columns, **dict(pairs)}
-    counts = ingest(overrides, source=args.source, queries=queries)
+        choices["csv_columns"] = {**settings.csv_columns, **dict(pairs)}
+    counts = ingest(_options(args, **choices), source=args.source, queries=queries)
     print(json.dumps(counts, indent=2, default=str))
     for notice in counts.get("notices", []):
         print(f"note: {notice}", file=sys.stderr)
@@ -100,14 +98,17 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_flow(args: argparse.Namespace, settings: Settings) -> int:
     from flows.pipeline import FLOWS
 
-    print(json.dumps(FLOWS[args.command](_overrides(args)), indent=2, default=str))
+    print(json.dumps(FLOWS[args.command](_options(args)), indent=2, default=str))
     return 0
 
 
 def cmd_network(args: argparse.Namespace, settings: Settings) -> int:
     from flows.network_cli import analyse_edge_file
 
-    result = analyse_edge_file(args.edges, seed=settings.community_seed, n_rewirings=args.rewirings)
+    rewirings = settings.polarization_rewirings if args.rewirings is None else args.rewirings
+    result = analyse_edge_file(
+        args.edges, seed=settings.community_seed, n_rewirings=rewirings, hub_share=settings.rwc_hub_share
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     pol = result["polarization"]
@@ -119,40 +120,17 @@ def cmd_network(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.pipeline import cached_tone_model
     from flows.score_cli import score_csv
+    from models.tone import load_tone_model
 
-    model = cached_tone_model(settings.tone_model, settings.tone_batch_size, settings.tone_max_length)
+    model = load_tone_model(
+        settings.tone_model, batch_size=settings.tone_batch_size, max_length=settings.tone_max_length
+    )
     result = score_csv(model, args.input, args.out, args.text_column)
     note = f" ({result['lines_with_bad_bytes']} lines had bytes that are not UTF-8, replaced)"
     print(
         f"scored {result['rows']} rows with {model.version} → {args.out}{note if result['lines_with_bad_bytes'] else ''}"
     )
-    return 0
-
-
-def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.evaluate import format_table, run_eval
-
-    rows = run_eval(args.datasets or settings.datasets_dir, only=args.only)
-    print(format_table(rows))
-    return 0
-
-
-def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.bench import BENCHMARKS, run_bench
-
-    names = list(BENCHMARKS) if args.what == "all" else [args.what]
-    for line in run_bench(names, quick=args.quick):
-        print(line, flush=True)
-    return 0
-
-
-def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.sample_conversation import write_sample
-
-    paths = write_sample(args.out, seed=args.seed)
-    print("wrote", *paths)
     return 0
 
 
@@ -196,11 +174,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 RUNS_FLOWS = (cmd_run, cmd_demo, cmd_ingest, cmd_flow, cmd_serve)
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = str(args.data_dir)
-    return overrides
+def _options(args: argparse.Namespace, **choices: Any) -> RunOptions:
+    """The run's options: `--data-dir` and what the command chose; None leaves a setting as it is."""
+    return RunOptions(data_dir=args.data_dir, **choices)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -248,7 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     network = sub.add_parser("network", help="communities and polarization for any edge list")
     network.add_argument("edges", type=Path, help="edge list: src dst [kind] [weight], TSV or CSV")
     network.add_argument("--out", type=Path, required=True)
-    network.add_argument("--rewirings", type=int, default=20, help="random rewirings for the baseline")
+    network.add_argument(
+        "--rewirings",
+        type=int,
+        help="random rewirings for the baseline (default: polarization_rewirings, 20)",
+    )
     network.set_defaults(func=cmd_network)
 
     score = sub.add_parser("score", help="add tone columns to any CSV")
@@ -257,21 +237,6 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--out", type=Path, required=True, help="where to write the scored CSV")
     score.set_defaults(func=cmd_score)
 
-    evaluate = sub.add_parser("eval", help="model scores on labeled data, as a table")
-    evaluate.add_argument("--datasets", type=Path, help="labeled data folder (default ../shared/datasets)")
-    evaluate.add_argument("--only", action="append", choices=["tone", "network"], help="one model only")
-    evaluate.set_defaults(func=cmd_eval)
-
-    bench = sub.add_parser("bench", help="speed, as ratios against a baseline run in the same process")
-    bench.add_argument("what", nargs="?", choices=["tone", "network", "all"], default="all")
-    bench.add_argument("--quick", action="store_true", help="smaller inputs, for a smoke run")
-    bench.set_defaults(func=cmd_bench)
-
-    sample = sub.add_parser("sample", help="regenerate the bundled sample conversation")
-    sample.add_argument("--out", type=Path, default=SAMPLE_CONVERSATION.parent)
-    sample.add_argument("--seed", type=int, default=2026)
-    sample.set_defaults(func=cmd_sample)
-
     dashboard = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     dashboard.add_argument("--port", type=int, default=8501)
     dashboard.set_defaults(func=cmd_dashboard)
@@ -279,14 +244,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the pipeline on a schedule (needs `prefect server start`)")
     serve.add_argument("--cron", default="0 6 * * *", help="when to run (default daily at 06:00)")
     serve.set_defaults(func=cmd_serve)
+
+    # The lab's commands (eval, bench, sample) come as plug-ins: the product never imports the lab.
+    for command in entry_points(group="commonground.commands"):
+        command.load()(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    overrides = _overrides(args)
-    settings = Settings(**overrides)
+    settings = _options(args).settings()
     prepare_environment(settings)
     try:
         if args.func in RUNS_FLOWS:

@@ -9,7 +9,6 @@ from typing import Any
 import pandas as pd
 
 from models.network import ENDORSEMENT_KINDS, detect_camps, polarization
-from models.network_measures import DEFAULT_HUB_SHARE
 from models.profiles import edge_camp_stats
 
 # Names other tools use for our interaction kinds.
@@ -51,9 +50,7 @@ def read_edge_list(path: Path) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["src", "dst", "kind", "weight"])
 
 
-def analyse_edge_file(
-    path: Path, *, seed: int = 42, n_rewirings: int = 20, hub_share: float = DEFAULT_HUB_SHARE
-) -> dict[str, Any]:
+def analyse_edge_file(path: Path, *, seed: int, n_rewirings: int, hub_share: float) -> dict[str, Any]:
     """Camps and polarization of an edge list file, in the `commonground network` JSON shape:
     `communities` {node id as written in the file: camp id or null}, `camps` (per-camp numbers),
     `polarization` {score, baseline_mean, baseline_std, z, measures: {name: {value, baseline_mean,

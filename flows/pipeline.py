@@ -2,38 +2,34 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.analysis import analyse_window
+from flows.options import RunOptions
 from flows.sources.base import Source
 from flows.sources.common import Backoff, PlatformSource, TransientSourceError
 from flows.sources.files import FileSource
-from models.network import detect_camps, polarization
-from models.network_tone import hostility_across_camps
-from models.profiles import camp_profiles
-from models.roles import stakeholder_roles
 from models.text import extract_features
-from models.tone import ToneModel, load_tone_model, score_frame
-from models.voices import VoiceParams, constructive_voices
-from warehouse.settings import Settings
+from models.tone import load_tone_model, score_frame, tone_model_version
+from models.tone_base import ToneModel
+from warehouse.settings import Settings, SourceName
 from warehouse.store import UpsertCounts, Warehouse, utcnow
 
 TONE_COLUMNS = ["constructive", "hostile", "is_constructive", "is_hostile", "tone"]
 
 
-def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
-    """Settings from env and `.env`, with a flow's explicit overrides on top."""
-    return Settings(**(overrides or {}))
+def load_settings(options: RunOptions | None = None) -> Settings:
+    """Settings from env and `.env`, with a run's options on top."""
+    return (options or RunOptions()).settings()
 
 
 def open_warehouse(settings: Settings) -> Warehouse:
@@ -163,12 +159,12 @@ def ingest_query_task(
 
 @flow(name="ingest", log_prints=True)
 def ingest(
-    overrides: dict[str, Any] | None = None, source: str = "file", queries: list[str] | None = None
-) -> dict:
+    options: RunOptions | None = None, source: SourceName = "file", queries: list[str] | None = None
+) -> dict[str, Any]:
     """Collect posts from one source into the warehouse, one task per hashtag (or file). Bad records
     go to quarantine with their reason; re-running never duplicates; rate limits and X's read caps
     are respected, and what was skipped or stopped is said in the run's notices."""
-    settings = load_settings(overrides)
+    settings = load_settings(options)
     warehouse = open_warehouse(settings)
     if queries is None:
         queries = [str(p) for p in settings.import_paths] if source == "file" else list(settings.hashtags)
@@ -217,7 +213,7 @@ def feature_frame(posts: pd.DataFrame) -> pd.DataFrame:
                 "hashtags": list(dict.fromkeys([*f.hashtags, *payload_tags])),
                 "mentions": f.mentions,
                 "urls": f.urls,
-                "entities": json.dumps(f.entities),
+                "entities": f.entities,
                 "key_terms": f.key_terms,
                 "lang": lang or f.lang,
                 "n_words": f.n_words,
@@ -232,10 +228,11 @@ def tone_frame(model: ToneModel, posts: pd.DataFrame) -> pd.DataFrame:
     frame = scores[TONE_COLUMNS].copy()
     frame.insert(0, "post_id", posts["post_id"].to_numpy())
     frame["model_version"] = model.version
-    frame["attributes"] = [
-        json.dumps({c.removeprefix("attr_"): round(float(v), 4) for c, v in zip(attrs, row, strict=True)})
+    attributes = [
+        {c.removeprefix("attr_"): round(float(v), 4) for c, v in zip(attrs, row, strict=True)}
         for row in scores[attrs].itertuples(index=False)
     ]
+    frame["attributes"] = pd.Series(attributes, index=frame.index, dtype=object)
     return frame
 
 
@@ -256,10 +253,10 @@ def tone_task(settings: Settings) -> dict[str, Any]:
 
 
 @flow(name="enrich", log_prints=True)
-def enrich(overrides: dict[str, Any] | None = None) -> dict:
+def enrich(options: RunOptions | None = None) -> dict[str, Any]:
     """Add what the analysis needs to every new post: hashtags, mentions, URLs, entities and key
     terms (spaCy), and a tone score from the current model (each distinct text scored once)."""
-    settings = load_settings(overrides)
+    settings = load_settings(options)
     warehouse = open_warehouse(settings)
     with recorded_run(warehouse, "enrich", {"tone_model": settings.tone_model}) as counts:
         counts["features"] = features_task(settings)
@@ -278,124 +275,14 @@ def analysis_window(warehouse: Warehouse, settings: Settings) -> tuple[datetime,
     return end - timedelta(days=settings.window_days), end
 
 
-def run_analysis(inputs: dict[str, pd.DataFrame], settings: Settings) -> dict[str, Any]:
-    """Camps, their profiles, polarization against rewired baselines, hostility across camps, and
-    constructive voices with the stakeholder role each declares in its bio."""
-    posts, interactions = inputs["posts"], inputs["interactions"]
-    edges = interactions.rename(columns={"src_account_id": "src", "dst_account_id": "dst"})[
-        ["src", "dst", "kind"]
-    ]
-    seed = settings.community_seed
-    camps = detect_camps(edges, seed=seed)
-    pol = polarization(
-        edges, seed=seed, n_rewirings=settings.polarization_rewirings, hub_share=settings.rwc_hub_share
-    )
-    hostility = hostility_across_camps(
-        interactions, camps.camp, seed=seed, n_permutations=settings.hostility_permutations
-    )
-    profiles = camp_profiles(posts, interactions, camps.camp)
-    labels = dict(zip(profiles["camp_id"], profiles["label"], strict=True))
-    accounts = inputs.get("accounts")
-    roles = (
-        dict(zip(accounts["account_id"], stakeholder_roles(accounts["bio"].tolist()), strict=True))
-        if accounts is not None and not accounts.empty
-        else {}
-    )
-    params = VoiceParams(
-        prior_weight=settings.voices_prior_weight,
-        min_posts=settings.voices_min_posts,
-        reach_floor=settings.voices_reach_floor,
-        volume_scale=settings.voices_volume_scale,
-        mention_weight=settings.voices_mention_weight,
-        made_weight=settings.voices_made_weight,
-        top_n=settings.voices_top_n,
-    )
-    voices = constructive_voices(posts, interactions, camps.camp, params, labels, roles)
-    communities = pd.DataFrame(
-        {
-            "account_id": list(camps.camp),
-            "community_id": [camps.community.get(a, -1) for a in camps.camp],
-            "camp_id": pd.array(list(camps.camp.values()), dtype="Int64"),
-        }
-    )
-    measures = [{"measure": name, **values} for name, values in pol["measures"].items()]
-    baseline = ("value", "baseline_mean", "baseline_std", "z")
-    measures.append({"measure": "hostility_across_camps", **{k: hostility[k] for k in baseline}})
-    for share in ("share_hostile_across", "share_hostile_within"):
-        measures.append({"measure": share, "value": hostility[share]})
-    measures.append(
-        {
-            "measure": "headline",
-            "value": pol["score"],
-            "baseline_mean": pol["baseline_mean"],
-            "baseline_std": pol["baseline_std"],
-            "z": pol["z"],
-        }
-    )
-    return {
-        "camps": camps,
-        "polarization": pol,
-        "hostility": hostility,
-        "tables": {
-            "communities": communities,
-            "community_profiles": profiles,
-            "polarization": pd.DataFrame(measures, columns=["measure", *baseline]),
-            "voices": voices,
-            "account_roles": pd.DataFrame(
-                [(a, role, words) for a, (role, words) in roles.items() if role is not None],
-                columns=["account_id", "role", "evidence"],
-            ),
-        },
-    }
-
-
-def analyse_window(
-    warehouse: Warehouse,
-    settings: Settings,
-    window: tuple[datetime, datetime],
-    model_version: str,
-    run_id: str,
-) -> dict[str, Any]:
-    """Analyse one time window, replace its analysis in the warehouse, and say what was found."""
-    start, end = window
-    inputs = warehouse.analysis_inputs(start, end, model_version)
-    result = run_analysis(inputs, settings)
-    analysis = {
-        "analysis_id": f"{settings.topic}:{start:%Y-%m-%dT%H:%M}:{end:%Y-%m-%dT%H:%M}",
-        "topic": settings.topic,
-        "window_start": start,
-        "window_end": end,
-        "model_version": model_version,
-        "run_id": run_id,
-        "n_posts": len(inputs["posts"]),
-        "n_accounts": int(inputs["posts"]["author_id"].nunique()),
-        "n_edges": len(inputs["interactions"]),
-    }
-    warehouse.write_analysis(analysis, result["tables"])
-    return {
-        "analysis_id": analysis["analysis_id"],
-        "posts": analysis["n_posts"],
-        "accounts": analysis["n_accounts"],
-        "camps": result["camps"].n_camps,
-        "communities": result["camps"].n_communities,
-        "polarization": round(result["polarization"]["score"], 4),
-        "polarization_z": round(result["polarization"]["z"], 2),
-        "polarization_baseline": round(result["polarization"]["baseline_mean"], 4),
-        "hostility_across_camps": round(result["hostility"]["value"], 4),
-        "voices": len(result["tables"]["voices"]),
-    }
-
-
 @flow(name="analyze", log_prints=True)
-def analyze(overrides: dict[str, Any] | None = None) -> dict:
+def analyze(options: RunOptions | None = None) -> dict[str, Any]:
     """Map the conversation of the latest week (and of the longer windows configured, a month by
     default): camps from who endorses whom, how closed each camp is and what it talks about, how
     segregated the network is compared with chance, and the constructive voices who reach across."""
-    settings = load_settings(overrides)
+    settings = load_settings(options)
     warehouse = open_warehouse(settings)
-    model_version = cached_tone_model(
-        settings.tone_model, settings.tone_batch_size, settings.tone_max_length
-    ).version
+    model_version = tone_model_version(settings.tone_model)
     start, end = analysis_window(warehouse, settings)
     longer = [d for d in dict.fromkeys(settings.extra_window_days) if d != settings.window_days]
     params = {
@@ -408,9 +295,12 @@ def analyze(overrides: dict[str, Any] | None = None) -> dict:
         windows: dict[str, dict[str, Any]] = {}
         for days in longer:
             window = analysis_window(warehouse, settings.model_copy(update={"window_days": days}))
-            windows[f"{days}d"] = analyse_window(warehouse, settings, window, model_version, counts["run_id"])
+            summary = analyse_window(warehouse, settings, window, model_version, counts["run_id"])
+            windows[f"{days}d"] = asdict(summary)
         # The main window is written last: the dashboard and the report open the newest analysis.
-        counts.update(analyse_window(warehouse, settings, (start, end), model_version, counts["run_id"]))
+        counts.update(
+            asdict(analyse_window(warehouse, settings, (start, end), model_version, counts["run_id"]))
+        )
         counts["longer_windows"] = windows
     return counts
 
@@ -419,10 +309,10 @@ def analyze(overrides: dict[str, Any] | None = None) -> dict:
 
 
 @flow(name="publish", log_prints=True)
-def publish(overrides: dict[str, Any] | None = None, parent_run_id: str | None = None) -> str:
+def publish(options: RunOptions | None = None, parent_run_id: str | None = None) -> str:
     """Write a consistent, read-only snapshot for the dashboard and swap it in atomically; the
     dashboard never opens the database the flows write."""
-    settings = load_settings(overrides)
+    settings = load_settings(options)
     warehouse = open_warehouse(settings)
     with recorded_run(warehouse, "publish", {"snapshot": str(settings.snapshot_path)}) as counts:
         # Publishing is the last step: in the snapshot, this run and its parent pipeline are done.
@@ -435,16 +325,16 @@ def publish(overrides: dict[str, Any] | None = None, parent_run_id: str | None =
 
 
 @flow(name="pipeline", log_prints=True)
-def pipeline(overrides: dict[str, Any] | None = None) -> dict:
+def pipeline(options: RunOptions | None = None) -> dict[str, Any]:
     """One full run: collect from the configured sources, enrich, analyse the latest window and
     publish the dashboard snapshot."""
-    settings = load_settings(overrides)
+    settings = load_settings(options)
     warehouse = open_warehouse(settings)
     with recorded_run(warehouse, "pipeline", {"sources": settings.sources}) as counts:
-        counts["ingest"] = {name: ingest(overrides, source=name) for name in settings.sources}
-        counts["enrich"] = enrich(overrides)
-        counts["analyze"] = analyze(overrides)
-        counts["snapshot"] = publish(overrides, parent_run_id=counts["run_id"])
+        counts["ingest"] = {name: ingest(options, source=name) for name in settings.sources}
+        counts["enrich"] = enrich(options)
+        counts["analyze"] = analyze(options)
+        counts["snapshot"] = publish(options, parent_run_id=counts["run_id"])
     return counts
 
 
@@ -455,7 +345,3 @@ FLOWS: dict[str, Callable[..., Any]] = {
     "publish": publish,
     "pipeline": pipeline,
 }
-
-
-def snapshot_path(overrides: dict[str, Any] | None = None) -> Path:
-    return load_settings(overrides).snapshot_path

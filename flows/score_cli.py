@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from models.tone import ToneModel, score_frame
+from models.tone import score_frame
+from models.tone_base import ToneModel
 
 CHUNK_ROWS = 2_000
 # Large posts exist (a 10,000-character rant is a real input); the csv module's default cap is 128 kB.

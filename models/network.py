@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from models.network_measures import (
-    DEFAULT_HUB_SHARE,
     boundary_polarization,
     random_walk_controversy,
     two_largest_sides,
@@ -34,6 +33,8 @@ CONTACT_KINDS = frozenset({"reply", "mention"})
 # which made the rewired baseline bimodal; at 0.25 none did, the planted sample camps came out the
 # same, and the Conover retweet network's two largest camps held 93% of its accounts instead of 83%.
 CAMP_RESOLUTION = 0.25
+# Camps under this share of the accounts are folded into the camp they are most tied to.
+MIN_CAMP_SHARE = 0.02
 MIN_BASELINE_STD = 1e-3
 # Leiden passes per run. Two reach within 1% of the converged modularity; running to convergence
 # costs 30× more on the rewired (random) graphs of the baseline, whose communities never settle.
@@ -186,9 +187,9 @@ def edge_arrays(graph: ig.Graph) -> tuple[np.ndarray, np.ndarray]:
 def detect_camps(
     edges: pd.DataFrame,
     *,
-    seed: int = 42,
+    seed: int,
     resolution: float = CAMP_RESOLUTION,
-    min_camp_share: float = 0.02,
+    min_camp_share: float = MIN_CAMP_SHARE,
 ) -> Camps:
     """Camps of a conversation: Leiden communities of the endorsement graph merged into camps, small
     leftovers folded in, then the accounts with only replies or mentions placed in the camp they
@@ -269,11 +270,11 @@ def ei_index(graph: ig.Graph, camps: Sequence[int | None]) -> float:
 def polarization(
     edges: pd.DataFrame,
     *,
-    seed: int = 42,
-    n_rewirings: int = 20,
+    seed: int,
+    n_rewirings: int,
+    hub_share: float,
     resolution: float = CAMP_RESOLUTION,
-    min_camp_share: float = 0.02,
-    hub_share: float = DEFAULT_HUB_SHARE,
+    min_camp_share: float = MIN_CAMP_SHARE,
     swaps_per_edge: int = SWAPS_PER_EDGE,
 ) -> dict[str, Any]:
     """How segregated the endorsement network is, compared with chance.
@@ -339,9 +340,9 @@ def segregation_measures(
     graph: ig.Graph,
     *,
     seed: int,
+    hub_share: float,
     resolution: float = CAMP_RESOLUTION,
-    min_camp_share: float = 0.02,
-    hub_share: float = DEFAULT_HUB_SHARE,
+    min_camp_share: float = MIN_CAMP_SHARE,
 ) -> dict[str, float]:
     """Camps found the standard way, then every measure of how closed they are.
 

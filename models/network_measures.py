@@ -33,8 +33,6 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import cg
 
-DEFAULT_HUB_SHARE = 0.01
-
 
 def two_largest_sides(graph: ig.Graph, camps: Sequence[int | None]) -> tuple[sparse.csr_matrix, np.ndarray]:
     """The simple unweighted adjacency of the graph induced by the two largest camps, and each kept
@@ -56,9 +54,7 @@ def two_largest_sides(graph: ig.Graph, camps: Sequence[int | None]) -> tuple[spa
     return adj, side[keep]
 
 
-def random_walk_controversy(
-    adj: sparse.csr_matrix, side: np.ndarray, hub_share: float = DEFAULT_HUB_SHARE
-) -> float:
+def random_walk_controversy(adj: sparse.csr_matrix, side: np.ndarray, hub_share: float) -> float:
     """RWC of a two-sided graph (see the module docstring); 0.0 when it is undefined."""
     n = adj.shape[0]
     if n == 0 or side.min() == side.max():

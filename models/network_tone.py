@@ -21,8 +21,8 @@ def hostility_across_camps(
     interactions: pd.DataFrame,
     camps: Mapping[str, int | None],
     *,
-    seed: int = 42,
-    n_permutations: int = 200,
+    seed: int,
+    n_permutations: int,
     kinds: tuple[str, ...] = ("reply",),
 ) -> dict[str, Any]:
     """`interactions`: kind, src_account_id, dst_account_id, and is_hostile (or hostile, read as

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -55,13 +54,10 @@ def camp_profiles(
     """`posts`: author_id, repost_of_post_id, tone, hashtags, key_terms. `interactions`: kind,
     src_account_id, dst_account_id. One row per camp.
 
-    JSON columns: `top_hashtags` and `top_terms` are `[[term, weight], ...]`; `top_accounts` is
+    `top_hashtags` and `top_terms` are `[(term, weight), ...]`; `top_accounts` is
     `[{"account_id": ..., "endorsements": n}, ...]` (ids, never handles, so pseudonymised
-    snapshots stay pseudonymous)."""
-    members: dict[int, list[str]] = {}
-    for account, camp in camps.items():
-        if camp is not None:
-            members.setdefault(camp, []).append(account)
+    snapshots stay pseudonymous); the warehouse writes them as the JSON its shapes declare."""
+    members = _members(camps)
     if not members:
         return pd.DataFrame(columns=PROFILE_COLUMNS)
 
@@ -103,12 +99,20 @@ def camp_profiles(
                 "share_constructive": float(tone_share.get("constructive", 0.0)),
                 "share_neutral": float(tone_share.get("neutral", 0.0)),
                 "share_hostile": float(tone_share.get("hostile", 0.0)),
-                "top_hashtags": json.dumps(top_tags.get(camp, [])),
-                "top_terms": json.dumps(top_terms.get(camp, [])),
-                "top_accounts": json.dumps(top_accounts),
+                "top_hashtags": top_tags.get(camp, []),
+                "top_terms": top_terms.get(camp, []),
+                "top_accounts": top_accounts,
             }
         )
     return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+
+
+def _members(camps: Mapping[str, int | None]) -> dict[int, list[str]]:
+    members: dict[int, list[str]] = {}
+    for account, camp in camps.items():
+        if camp is not None:
+            members.setdefault(camp, []).append(account)
+    return members
 
 
 def _label(tags: list[tuple[str, float]], terms: list[tuple[str, float]], camp: int) -> str:
@@ -126,10 +130,7 @@ def edge_camp_stats(
     frame = edges.assign(src_camp=edges["src"].map(camps), dst_camp=edges["dst"].map(camps))
     frame = frame[frame["src_camp"].notna() & frame["dst_camp"].notna()]
     endorse = frame[frame["kind"].isin(["repost", "quote"])]
-    members: dict[int, list[str]] = {}
-    for account, camp in camps.items():
-        if camp is not None:
-            members.setdefault(camp, []).append(account)
+    members = _members(camps)
     out = []
     for camp, accounts in sorted(members.items()):
         mine = endorse[endorse["src_camp"] == camp]

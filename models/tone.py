@@ -1,7 +1,7 @@
 """Tone of a post: constructive vs hostile, plus the attributes that explain it.
 
 The shipped model (``minilm-tone``) is all-MiniLM-L6-v2 fine-tuned end to end by
-``python -m models.train_tone`` with one linear layer of heads on mean-pooled token states
+``python -m lab.tone.train`` with one linear layer of heads on mean-pooled token states
 (constructive, hostile, and the C3 attributes), optionally blended per head with a hashed TF-IDF
 logistic regression (``models.tone_lexical``). Only what training changed ships, in
 ``models/weights/``: ``tone_encoder.safetensors`` (float16; every encoder tensor except the frozen word
@@ -20,108 +20,39 @@ the tokenizer cannot handle is scored as empty with a warning instead of failing
 from __future__ import annotations
 
 import hashlib
-import html
 import json
-import math
-import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from models.tone_base import (
+    MODEL_FAMILY,
+    ToneModel,
+    ToneScore,
+    logit,
+    prepare_text,
+    sigmoid,
+    tone_of,
+)
+from models.tone_hf import HeadOverride, SequenceClassifier, override_spec, parse_overrides
 from models.tone_lexical import LexicalHead
 
 if TYPE_CHECKING:
     import pandas as pd
 
-TONES = ("constructive", "neutral", "hostile")
-
-# Attribute heads trained from the C3 per-characteristic annotator counts (see models/weights/MODEL_CARD.md).
-ATTRIBUTES: tuple[str, ...] = (
-    "evidence",
-    "solution",
-    "specific_points",
-    "dialogue",
-    "personal_story",
-    "provocative",
-    "sarcastic",
-    "no_respect",
-    "personal_attack",
-    "abusive",
-    "inflammatory",
-)
-
-MODEL_FAMILY = "minilm-tone"
-# "minilm-heads" named the earlier frozen-encoder model; settings that still say so get the shipped model.
-MODEL_ALIASES = ("minilm-tone", "minilm-heads")
 SCHEMA_VERSION = 2  # bump when the weights layout or prepare_text changes meaning
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 ENCODER_FILE = "tone_encoder.safetensors"
 META_FILE = "tone_model.json"
 LEXICAL_FILE = "tone_lexical.safetensors"
-ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-@dataclass(frozen=True)
-class ToneScore:
-    constructive: float
-    hostile: float
-    is_constructive: bool
-    is_hostile: bool
-    tone: str  # "constructive" | "neutral" | "hostile"
-    attributes: dict[str, float]
-
-
-class ToneModel(Protocol):
-    version: str
-
-    def score(self, texts: Sequence[str]) -> list[ToneScore]: ...
 
 
 class ToneWeightsMissing(FileNotFoundError):
     """The trained heads are not where the model looks for them."""
-
-
-# --------------------------------------------------------------------------------------------- text prep
-
-_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-_MENTION_RE = re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?(?:@[\w.-]+\w)?")
-_HASHTAG_RE = re.compile(r"(?<![\w#&])#(\w+)")
-_TAG_WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_]+")
-_WS_RE = re.compile(r"\s+")
-
-
-def _split_hashtag(match: re.Match[str]) -> str:
-    words = _TAG_WORD_RE.findall(match.group(1))
-    return " ".join(w.lower() for w in words) if words else match.group(0)
-
-
-def prepare_text(text: str) -> str:
-    """The one text preparation used both in training and in scoring.
-
-    HTML entities are unescaped (``&amp;`` → ``&``), URLs become ``http``, user mentions (including
-    Mastodon ``@name@server``) become ``@user``, ``#CamelCaseTag`` becomes ``camel case tag``
-    (``#NHSCrisis`` → ``nhs crisis``, ``#junior_doctors`` → ``junior doctors``) and whitespace is
-    collapsed. Empty or whitespace-only input gives ``""``.
-
-    Regular expressions, not spaCy tokens: spaCy's ``like_url`` takes ``democrats.this`` (a missing space
-    after a full stop) for a web address and its tokens miss mentions glued to punctuation (``.@USER``);
-    the model card has the measurement.
-    """
-    if not isinstance(text, str):
-        if text is None or (isinstance(text, float) and math.isnan(text)):
-            return ""
-        text = str(text)
-    if not text.strip():
-        return ""
-    text = html.unescape(text)
-    text = _URL_RE.sub("http", text)
-    text = _MENTION_RE.sub("@user", text)
-    text = _HASHTAG_RE.sub(_split_hashtag, text)
-    return _WS_RE.sub(" ", text).strip()
 
 
 # --------------------------------------------------------------------------------------------- encoder
@@ -178,7 +109,7 @@ def length_feature(texts: Sequence[str]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Calibration:
-    """A logistic layer over a head, fitted on validation data by ``python -m models.train_tone``:
+    """A logistic layer over a head, fitted on validation data by ``python -m lab.tone.train``:
     ``p = sigmoid(coef_logit * logit(p_head) + coef_length * log(1 + words)
     + sum(c * logit(p_other) for other, c in coef_heads) + intercept)``.
 
@@ -205,14 +136,14 @@ class Calibration:
     def apply(
         self, p: np.ndarray, texts: Sequence[str], heads: dict[str, np.ndarray] | None = None
     ) -> np.ndarray:
-        z = self.coef_logit * _logit(p) + self.intercept
+        z = self.coef_logit * logit(p) + self.intercept
         if self.coef_length:
             z = z + self.coef_length * length_feature(texts)
         for name, c in self.coef_heads:
             if heads is None or name not in heads:
                 raise ValueError(f"calibration needs the {name!r} head, which this model does not have")
-            z = z + c * _logit(heads[name])
-        return _sigmoid(z)
+            z = z + c * logit(heads[name])
+        return sigmoid(z)
 
 
 @dataclass(frozen=True)
@@ -235,7 +166,7 @@ def load_weights(weights_dir: Path | None = None) -> ToneWeights:
     for path in (enc_path, meta_path):
         if not path.is_file():
             raise ToneWeightsMissing(
-                f"Tone model weights not found: {path}. Train them with `python -m models.train_tone` "
+                f"Tone model weights not found: {path}. Train them with `python -m lab.tone.train` "
                 "(or `make train-tone`; needs the labelled datasets in ../shared/datasets or "
                 "COMMONGROUND_DATASETS_DIR), or restore models/weights/ from git."
             )
@@ -245,38 +176,26 @@ def load_weights(weights_dir: Path | None = None) -> ToneWeights:
     for required in ("constructive", "hostile"):
         if required not in heads:
             raise ValueError(f"{meta_path}: no '{required}' head")
-    digest = hashlib.sha256(enc_path.read_bytes() + b"\0" + meta_raw)
     state = {k: v.float() for k, v in load_file(str(enc_path)).items()}
-    lexical = None
-    if meta.get("lexical"):
-        lex_path = wdir / LEXICAL_FILE
-        lexical = LexicalHead.load(lex_path, meta["lexical"])
-        digest.update(b"\0" + lex_path.read_bytes())
+    lexical = LexicalHead.load(wdir / LEXICAL_FILE, meta["lexical"]) if meta.get("lexical") else None
     thresholds = {k: float(v) for k, v in meta.get("thresholds", {}).items()}
     calibration = {
         head: Calibration.from_meta(c) for head, c in (meta.get("calibration") or {}).items() if head in heads
     }
-    return ToneWeights(heads, thresholds, state, lexical, meta, digest.hexdigest()[:10], calibration)
+    return ToneWeights(heads, thresholds, state, lexical, meta, weights_digest(wdir), calibration)
+
+
+def weights_digest(weights_dir: Path | None = None) -> str:
+    """A short hash of every weights file, so retraining gives a new model version; reads no tensors."""
+    wdir = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
+    meta_raw = (wdir / META_FILE).read_bytes()
+    digest = hashlib.sha256((wdir / ENCODER_FILE).read_bytes() + b"\0" + meta_raw)
+    if json.loads(meta_raw).get("lexical"):
+        digest.update(b"\0" + (wdir / LEXICAL_FILE).read_bytes())
+    return digest.hexdigest()[:10]
 
 
 # --------------------------------------------------------------------------------------------- model
-
-
-def _tone_of(is_constructive: bool, is_hostile: bool) -> str:
-    if is_hostile:
-        return "hostile"
-    if is_constructive:
-        return "constructive"
-    return "neutral"
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -50.0, 50.0)))
 
 
 class MiniLMTone:
@@ -317,7 +236,7 @@ class MiniLMTone:
         if missing or unexpected:
             raise ValueError(
                 f"The tone weights do not fit the encoder in {self.encoder_dir} (missing {missing[:3]}, "
-                f"unexpected {list(unexpected)[:3]}); retrain with `python -m models.train_tone --encoder DIR`."
+                f"unexpected {list(unexpected)[:3]}); retrain with `python -m lab.tone.train --encoder DIR`."
             )
         self.net.eval()
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.encoder_dir), local_files_only=True)
@@ -333,8 +252,7 @@ class MiniLMTone:
             self._forward = OnnxInt8(self.net, self.weights.digest).forward
         elif runtime != "torch":
             raise ValueError(f"Unknown tone runtime {runtime!r}; use 'torch' or 'onnx-int8'.")
-        suffix = "" if runtime == "torch" else f"-{runtime}"
-        self.version = f"{MODEL_FAMILY}-{SCHEMA_VERSION}+{self.weights.digest}{suffix}"
+        self.version = _minilm_version(self.weights.digest, runtime)
         names = self.weights.heads
         self.attributes: tuple[str, ...] = tuple(n for n in names if n not in ("constructive", "hostile"))
         self._i_con = names.index("constructive")
@@ -395,8 +313,8 @@ class MiniLMTone:
             p_lex = lex.probabilities([t for t, good in zip(texts, ok, strict=True) if good])
             for j, (head, w) in enumerate(lex.blend.items()):
                 col = self.weights.heads.index(head)
-                mixed = (1 - w) * _logit(out[ok, col]) + w * _logit(p_lex[:, j])
-                out[ok, col] = _sigmoid(mixed)
+                mixed = (1 - w) * logit(out[ok, col]) + w * logit(p_lex[:, j])
+                out[ok, col] = sigmoid(mixed)
         if self.weights.calibration:
             ok = ~np.isnan(out[:, 0])
             kept = [t for t, good in zip(texts, ok, strict=True) if good]
@@ -427,7 +345,7 @@ class MiniLMTone:
             hostile=hos,
             is_constructive=bool(is_con),
             is_hostile=bool(is_hos),
-            tone=_tone_of(is_con, is_hos),
+            tone=tone_of(is_con, is_hos),
             attributes={a: float(p[i]) for a, i in self._attr_idx},
         )
 
@@ -448,9 +366,9 @@ def load_tone_model(
 ) -> ToneModel:
     """The tone model by name.
 
-    * ``"minilm-tone"`` (alias ``"minilm-heads"``): the committed fine-tuned MiniLM; add ``"+int8"``
+    * ``"minilm-tone"``: the committed fine-tuned MiniLM; add ``"+int8"``
       (``"minilm-tone+int8"``) for the ONNX Runtime int8 path (needs ``onnxruntime``).
-    * a directory holding ``tone_model.json``: weights trained by ``python -m models.train_tone --out DIR``.
+    * a directory holding ``tone_model.json``: weights trained by ``python -m lab.tone.train --out DIR``.
     * a Hugging Face sequence-classification model, a hub id or a local directory, that replaces one head
       of the shipped model: ``"hostile=DIR_OR_ID"``, ``"constructive=DIR_OR_ID"``, both separated by a
       comma, or a bare ``DIR_OR_ID`` for the hostile head.
@@ -458,12 +376,10 @@ def load_tone_model(
     base_name, _, flavour = name.partition("+")
     runtime = {"": "torch", "int8": "onnx-int8"}.get(flavour)
     kw: dict[str, Any] = {"batch_size": batch_size, "max_length": max_length, "threads": threads}
-    if base_name in MODEL_ALIASES and runtime is not None:
+    if base_name == MODEL_FAMILY and runtime is not None:
         return MiniLMTone(runtime=runtime, **kw)
     if Path(name).is_dir() and (Path(name) / META_FILE).is_file():
         return MiniLMTone(None, Path(name), **kw)
-    from models.tone_hf import HeadOverride, SequenceClassifier, parse_overrides
-
     # The classifiers first: a bad name should fail before the shipped model is loaded.
     classifiers = {
         head: SequenceClassifier(target, head, batch_size=batch_size, max_length=max_length)
@@ -472,15 +388,27 @@ def load_tone_model(
     return HeadOverride(MiniLMTone(**kw), classifiers)
 
 
+def tone_model_version(name: str = MODEL_FAMILY) -> str:
+    """The `model_version` that `load_tone_model(name)` would give, without loading any network."""
+    base_name, _, flavour = name.partition("+")
+    runtime = {"": "torch", "int8": "onnx-int8"}.get(flavour)
+    if base_name == MODEL_FAMILY and runtime is not None:
+        return _minilm_version(weights_digest(), runtime)
+    if Path(name).is_dir() and (Path(name) / META_FILE).is_file():
+        return _minilm_version(weights_digest(Path(name)), "torch")
+    return f"{_minilm_version(weights_digest(), 'torch')}|{override_spec(parse_overrides(name))}"
+
+
+def _minilm_version(digest: str, runtime: str) -> str:
+    suffix = "" if runtime == "torch" else f"-{runtime}"
+    return f"{MODEL_FAMILY}-{SCHEMA_VERSION}+{digest}{suffix}"
+
+
 def score_frame(model: ToneModel, texts: Sequence[str]) -> pd.DataFrame:
     """Scores as a table, one row per input text (input order), ready for the warehouse."""
     import pandas as pd
 
     scores = model.score(texts)
-    attrs: list[str] = list(getattr(model, "attributes", ()) or [])
-    if not attrs:
-        for s in scores:
-            attrs.extend(a for a in s.attributes if a not in attrs)
     data: dict[str, list[Any]] = {
         "constructive": [s.constructive for s in scores],
         "hostile": [s.hostile for s in scores],
@@ -488,7 +416,7 @@ def score_frame(model: ToneModel, texts: Sequence[str]) -> pd.DataFrame:
         "is_hostile": [s.is_hostile for s in scores],
         "tone": [s.tone for s in scores],
     }
-    for a in attrs:
+    for a in model.attributes:
         data[f"attr_{a}"] = [float(s.attributes.get(a, 0.0)) for s in scores]
     data["model_version"] = [model.version] * len(scores)
     frame = pd.DataFrame(data)

@@ -13,11 +13,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from models.tone import MODEL_ALIASES, ToneScore, _tone_of, prepare_text
+from models.tone_base import MODEL_FAMILY, ToneModel, ToneScore, prepare_text, tone_of
 
 HEAD_NAMES = ("constructive", "hostile")
 POSITIVE = {
@@ -38,14 +37,19 @@ def parse_overrides(spec: str) -> dict[str, str]:
             head, target = "hostile", part
         if head not in HEAD_NAMES or not target:
             raise ValueError(
-                f"Bad tone model spec {spec!r}: use {' or '.join(repr(a) for a in MODEL_ALIASES)}, a directory "
-                "of weights from `python -m models.train_tone`, or HEAD=HUB_ID_OR_DIR with HEAD one of "
+                f"Bad tone model spec {spec!r}: use {MODEL_FAMILY!r}, a directory "
+                "of weights from `python -m lab.tone.train`, or HEAD=HUB_ID_OR_DIR with HEAD one of "
                 f"{', '.join(HEAD_NAMES)}."
             )
         out[head] = target
     if not out:
-        raise ValueError(f"Empty tone model spec; the shipped model is {MODEL_ALIASES[0]!r}.")
+        raise ValueError(f"Empty tone model spec; the shipped model is {MODEL_FAMILY!r}.")
     return out
+
+
+def override_spec(overrides: dict[str, str]) -> str:
+    """How head overrides appear in a model version: ``constructive=c3,hostile=tox`` (names, not paths)."""
+    return ",".join(f"{h}={Path(target).name or target}" for h, target in sorted(overrides.items()))
 
 
 class SequenceClassifier:
@@ -64,7 +68,7 @@ class SequenceClassifier:
             raise ValueError(
                 f"Could not load the Hugging Face model {name_or_dir!r} for the {head} head: {exc}. Give a local "
                 "directory holding a sequence-classification model, or a hub id where the hub is reachable "
-                f"(HF_HUB_OFFLINE unset); the shipped model is {MODEL_ALIASES[0]!r}."
+                f"(HF_HUB_OFFLINE unset); the shipped model is {MODEL_FAMILY!r}."
             ) from exc
         self.model.eval()
         self.name = name_or_dir
@@ -109,12 +113,11 @@ class SequenceClassifier:
 class HeadOverride:
     """The shipped model with some heads replaced by Hugging Face classifiers (implements ToneModel)."""
 
-    def __init__(self, base: Any, classifiers: dict[str, SequenceClassifier]) -> None:
+    def __init__(self, base: ToneModel, classifiers: dict[str, SequenceClassifier]) -> None:
         self.base = base
-        self.attributes: tuple[str, ...] = tuple(getattr(base, "attributes", ()))
+        self.attributes: tuple[str, ...] = base.attributes
         self.classifiers = classifiers
-        spec = ",".join(f"{h}={Path(c.name).name or c.name}" for h, c in sorted(classifiers.items()))
-        self.version = f"{base.version}|{spec}"
+        self.version = f"{base.version}|{override_spec({h: c.name for h, c in classifiers.items()})}"
 
     def score(self, texts: Sequence[str]) -> list[ToneScore]:
         scores: list[ToneScore] = self.base.score(texts)
@@ -131,6 +134,6 @@ class HeadOverride:
                 is_con = con >= 0.5 if "constructive" in probs else s.is_constructive
                 is_hos = hos >= 0.5 if "hostile" in probs else s.is_hostile
                 s = replace(s, constructive=con, hostile=hos, is_constructive=is_con, is_hostile=is_hos)
-                s = replace(s, tone=_tone_of(is_con, is_hos))
+                s = replace(s, tone=tone_of(is_con, is_hos))
             out.append(s)
         return out

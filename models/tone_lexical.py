@@ -3,6 +3,7 @@
 Hashing keeps the shipped file small and vocabulary-free: per head, a float16 ``idf`` and ``coef``
 vector of ``N_FEATURES`` entries in ``tone_lexical.safetensors``, intercepts and blend weights in
 ``tone_model.json``. Features seen in fewer than two training texts get idf 0 (sklearn's ``min_df=2``).
+This module scores; fitting and writing the heads is training's job (``lab.tone.lexical_fit``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ N_FEATURES = 2**18
 NGRAMS = (1, 2)
 
 
-def _counts(texts: Sequence[str]) -> Any:
+def hashed_counts(texts: Sequence[str]) -> Any:
+    """Sparse ``[len(texts), N_FEATURES]`` counts of the hashed lowercase word n-grams."""
     from sklearn.feature_extraction.text import HashingVectorizer
 
     vec = HashingVectorizer(
@@ -27,23 +29,15 @@ def _counts(texts: Sequence[str]) -> Any:
     return vec.transform(list(texts)).tocsr()
 
 
-def _tfidf(texts: Sequence[str], idf: np.ndarray) -> Any:
+def tfidf_features(texts: Sequence[str], idf: np.ndarray) -> Any:
+    """Sublinear tf × ``idf``, L2-normalised: the input of every lexical head."""
     from sklearn.preprocessing import normalize
 
-    x = _counts(texts).astype(np.float32)
+    x = hashed_counts(texts).astype(np.float32)
     x.data = 1.0 + np.log(x.data)  # sublinear tf
     x = x.multiply(idf.astype(np.float32)).tocsr()
     x.eliminate_zeros()
     return normalize(x)
-
-
-def fit_idf(texts: Sequence[str], min_df: int = 2) -> np.ndarray:
-    counts = _counts(texts)
-    df = np.bincount(counts.indices, minlength=N_FEATURES)
-    n = len(texts)
-    idf = np.log((1 + n) / (1 + df)) + 1.0
-    idf[df < min_df] = 0.0
-    return idf.astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -61,43 +55,9 @@ class LexicalHead:
         if not texts:
             return out
         for j, head in enumerate(self.blend):
-            logits = _tfidf(texts, self.idf[head]) @ self.coef[head] + self.intercept[head]
+            logits = tfidf_features(texts, self.idf[head]) @ self.coef[head] + self.intercept[head]
             out[:, j] = 1.0 / (1.0 + np.exp(-np.clip(np.asarray(logits).ravel(), -50, 50)))
         return out
-
-    @classmethod
-    def fit(
-        cls, data: dict[str, tuple[Sequence[str], np.ndarray]], *, c: float = 8.0, blend: dict[str, float]
-    ) -> LexicalHead:
-        from sklearn.linear_model import LogisticRegression
-
-        idf, coef, intercept = {}, {}, {}
-        for head, (texts, y) in data.items():
-            idf[head] = fit_idf(texts)
-            clf = LogisticRegression(C=c, max_iter=3000).fit(_tfidf(texts, idf[head]), y)
-            coef[head] = np.asarray(clf.coef_[0], dtype=np.float32)
-            intercept[head] = float(clf.intercept_[0])
-        return cls({h: blend.get(h, 0.0) for h in data}, idf, coef, intercept)
-
-    def with_blend(self, blend: dict[str, float]) -> LexicalHead:
-        return LexicalHead({h: blend[h] for h in self.blend}, self.idf, self.coef, self.intercept)
-
-    def save(self, path: Path) -> dict[str, Any]:
-        """Writes the vectors (float16); returns what goes into ``tone_model.json``."""
-        from safetensors.numpy import save_file
-
-        tensors = {}
-        for head in self.blend:
-            tensors[f"{head}.idf"] = self.idf[head].astype(np.float16)
-            tensors[f"{head}.coef"] = self.coef[head].astype(np.float16)
-        save_file(tensors, str(path))
-        return {
-            "blend": self.blend,
-            "intercept": self.intercept,
-            "n_features": N_FEATURES,
-            "ngram_range": list(NGRAMS),
-            "features": "hashed word n-grams, lowercase, sublinear tf × idf (min_df 2), L2-normalised",
-        }
 
     @classmethod
     def load(cls, path: Path, meta: dict[str, Any]) -> LexicalHead:

@@ -20,7 +20,6 @@ Every ranked account carries its reasons: its best posts, the camps it reached, 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,16 +29,18 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class VoiceParams:
-    prior_weight: float = 3.0  # pseudo-posts of shrinkage towards the conversation's mean
-    min_posts: int = 2  # accounts that wrote fewer original posts are not ranked
-    reach_floor: float = 0.25  # share of the score a one-camp account can still earn
-    volume_scale: float = 4.0  # constructive engagements at which the volume factor reaches 63%
+    """How voices are ranked; the defaults live in the settings (`voices_*`), documented there."""
+
+    prior_weight: float  # pseudo-posts of shrinkage towards the conversation's mean
+    min_posts: int  # accounts that wrote fewer original posts are not ranked
+    reach_floor: float  # share of the score a one-camp account can still earn
+    volume_scale: float  # constructive engagements at which the volume factor reaches 63%
     # A mention tags an account without engaging with what it wrote: national bodies and newsdesks
     # are mentioned by every camp, which is visibility, not common ground.
-    mention_weight: float = 0.0
-    made_weight: float = 1.0  # weight of constructive engagement an account makes towards others
-    n_examples: int = 3
-    top_n: int | None = None
+    mention_weight: float
+    made_weight: float  # weight of constructive engagement an account makes towards others
+    top_n: int | None
+    n_examples: int = 3  # best posts kept as each voice's reasons
 
 
 def _engagement_weights(interactions: pd.DataFrame, mention_weight: float = 0.0) -> pd.Series:
@@ -77,38 +78,57 @@ def camps_reached(
     return both.groupby(["account", "camp"])["w"].sum().reset_index()
 
 
+COLUMNS = [
+    "account_id",
+    "rank",
+    "score",
+    "constructiveness",
+    "bridging",
+    "hostility",
+    "n_posts",
+    "home_camp",
+    "camps_reached",
+    "example_posts",
+    "reasons",
+    "role",
+    "role_evidence",
+]
+
+
 def constructive_voices(
     posts: pd.DataFrame,
     interactions: pd.DataFrame,
     camps: Mapping[str, int | None],
-    params: VoiceParams | None = None,
+    params: VoiceParams,
     camp_labels: Mapping[int, str] | None = None,
     roles: Mapping[str, tuple[str | None, str]] | None = None,
 ) -> pd.DataFrame:
     """Rank accounts. `posts`: author_id, post_id, repost_of_post_id, constructive, hostile.
     `interactions`: kind, src_account_id, dst_account_id, hostile (of the post that interacts).
     `roles`: account → (stakeholder role, the bio words that declared it), shown, never scored.
-    Returns one row per ranked account, best first, with reasons."""
-    params = params or VoiceParams()
-    labels = dict(camp_labels or {})
+    Returns one row per ranked account, best first, with reasons: `camps_reached` as
+    {camp: constructive engagements}, `example_posts` as a list of post ids."""
     own = posts[posts["repost_of_post_id"].isna() & posts["constructive"].notna()]
-    columns = [
-        "account_id",
-        "rank",
-        "score",
-        "constructiveness",
-        "bridging",
-        "hostility",
-        "n_posts",
-        "home_camp",
-        "camps_reached",
-        "example_posts",
-        "reasons",
-        "role",
-        "role_evidence",
-    ]
     if own.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=COLUMNS)
+    reached = camps_reached(interactions, camps, params)
+    ranked = _scores(own, reached, camps, params)
+    if ranked.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    ranked = ranked.rename_axis("account_id").reset_index()
+    ranked = ranked.sort_values(["score", "account_id"], ascending=[False, True]).reset_index(drop=True)
+    if params.top_n:
+        ranked = ranked.head(params.top_n).copy()
+    ranked["rank"] = np.arange(1, len(ranked) + 1)
+    ranked["n_posts"] = ranked["n"].astype(int)
+    ranked["home_camp"] = pd.array([camps.get(a) for a in ranked["account_id"]], dtype="Int64")
+    return _with_reasons(ranked, own, reached, params, dict(camp_labels or {}), dict(roles or {}))
+
+
+def _scores(
+    own: pd.DataFrame, reached: pd.DataFrame, camps: Mapping[str, int | None], params: VoiceParams
+) -> pd.DataFrame:
+    """Per account with enough posts: smoothed constructiveness and hostility, bridging and score."""
     prior_c = float(own["constructive"].mean())
     prior_h = float(own["hostile"].mean())
     k = params.prior_weight
@@ -118,7 +138,6 @@ def constructive_voices(
     per_author["constructiveness"] = (per_author["c_sum"] + k * prior_c) / (per_author["n"] + k)
     per_author["hostility"] = (per_author["h_sum"] + k * prior_h) / (per_author["n"] + k)
 
-    reached = camps_reached(interactions, camps, params)
     n_camps = max(len({c for c in camps.values() if c is not None}), 2)
     total = reached.groupby("account")["w"].sum()
     share = reached["w"] / reached["account"].map(total)
@@ -133,15 +152,18 @@ def constructive_voices(
     ranked["bridging"] = (ranked["effective_camps"] - 1.0) / (n_camps - 1) * volume
     reach = params.reach_floor + (1 - params.reach_floor) * ranked["bridging"]
     ranked["score"] = ranked["constructiveness"] * (1 - ranked["hostility"]) * reach
-    if ranked.empty:
-        return pd.DataFrame(columns=columns)
-    ranked = ranked.rename_axis("account_id").reset_index()
-    ranked = ranked.sort_values(["score", "account_id"], ascending=[False, True]).reset_index(drop=True)
-    if params.top_n:
-        ranked = ranked.head(params.top_n).copy()
-    ranked["rank"] = np.arange(1, len(ranked) + 1)
-    ranked["n_posts"] = ranked["n"].astype(int)
-    ranked["home_camp"] = pd.array([camps.get(a) for a in ranked["account_id"]], dtype="Int64")
+    return ranked
+
+
+def _with_reasons(
+    ranked: pd.DataFrame,
+    own: pd.DataFrame,
+    reached: pd.DataFrame,
+    params: VoiceParams,
+    labels: Mapping[int, str],
+    declared: Mapping[str, tuple[str | None, str]],
+) -> pd.DataFrame:
+    """Each voice's reasons: camps reached, best posts, a sentence, and the role its bio declares."""
     mine = reached[reached["account"].isin(set(ranked["account_id"]))]
     by_camp: dict[str, dict[int, float]] = {a: {} for a in ranked["account_id"]}
     for account, camp, w in mine.itertuples(index=False):
@@ -155,15 +177,14 @@ def constructive_voices(
         .groupby("author_id")["post_id"]
         .agg(list)
     )
-    ranked["example_posts"] = [json.dumps(best.get(a, [])) for a in ranked["account_id"]]
+    ranked["example_posts"] = [list(best.get(a, [])) for a in ranked["account_id"]]
     ranked["reasons"] = [
         _reasons(row, r, labels) for row, r in zip(ranked.itertuples(index=False), reached_by, strict=True)
     ]
-    ranked["camps_reached"] = [json.dumps({str(c): w for c, w in r.items()}) for r in reached_by]
-    declared = dict(roles or {})
+    ranked["camps_reached"] = pd.Series(reached_by, index=ranked.index, dtype=object)
     ranked["role"] = [declared.get(a, (None, ""))[0] for a in ranked["account_id"]]
     ranked["role_evidence"] = [declared.get(a, (None, ""))[1] or None for a in ranked["account_id"]]
-    return ranked[columns]
+    return ranked[COLUMNS]
 
 
 def _reasons(row: object, reached: Mapping[int, float], labels: Mapping[int, str]) -> str:

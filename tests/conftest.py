@@ -156,7 +156,7 @@ def tiny_datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_heads(tiny_encoder_dir: Path, tiny_datasets: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Heads trained end to end by the training CLI on the tiny data with the tiny encoder."""
-    from models import train_tone
+    from lab.tone import train as train_tone
 
     out = tmp_path_factory.mktemp("weights")
     cache = tmp_path_factory.mktemp("emb_cache")

@@ -22,9 +22,6 @@ class InteractionKind(StrEnum):
     MENTION = "mention"
 
 
-ENDORSEMENTS = frozenset({InteractionKind.REPOST, InteractionKind.QUOTE})
-
-
 @dataclass(frozen=True, slots=True)
 class Provenance:
     """Where and when a payload was fetched, and by which client."""

@@ -101,7 +101,7 @@ CREATE TABLE IF NOT EXISTS analyses (
     topic          VARCHAR NOT NULL,
     window_start   TIMESTAMP NOT NULL,
     window_end     TIMESTAMP NOT NULL,
-    model_version  VARCHAR,
+    model_version  VARCHAR NOT NULL,          -- the tone model whose scores it read
     run_id         VARCHAR NOT NULL,          -- the run that wrote the current rows
     n_posts        BIGINT NOT NULL,
     n_accounts     BIGINT NOT NULL,
@@ -165,8 +165,8 @@ CREATE TABLE IF NOT EXISTS voices (
 CREATE TABLE IF NOT EXISTS account_roles (
     analysis_id  VARCHAR NOT NULL,
     account_id   VARCHAR NOT NULL,
-    role         VARCHAR NOT NULL,            -- gp | nurse | pharmacist | allied_health | patient_carer |
-                                              -- researcher | nhs_org | industry | journalist | politician
+    role         VARCHAR NOT NULL,            -- a key of models/roles.py ROLES, e.g. 'gp'
+    label        VARCHAR NOT NULL,            -- the words people see for it, e.g. 'GP'
     evidence     VARCHAR NOT NULL,            -- the bio words that declared it, e.g. 'GP partner'
     PRIMARY KEY (analysis_id, account_id)
 );
@@ -191,4 +191,14 @@ CREATE TABLE IF NOT EXISTS source_reads (
     query        VARCHAR NOT NULL,
     posts_read   BIGINT NOT NULL,
     recorded_at  TIMESTAMP NOT NULL
+);
+
+-- The dashboard's own database (outreach.duckdb) ---------------------------------------------------
+
+-- A community manager's shortlist and notes, written only by the dashboard.
+CREATE TABLE IF NOT EXISTS outreach (
+    account_id  VARCHAR PRIMARY KEY,
+    status      VARCHAR,                      -- shortlisted | contacted | replied | declined | not a fit
+    note        VARCHAR,
+    updated_at  TIMESTAMP
 );

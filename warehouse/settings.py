@@ -7,7 +7,6 @@ flows pass them the values they need.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +18,7 @@ SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 SAMPLE_CONVERSATION = SAMPLE_DIR / "conversation.jsonl"
 
 SourceName = Literal["mastodon", "x", "bluesky", "file"]
+ImportFormat = Literal["auto", "jsonl", "csv", "twarc2", "mastodon-json"]
 
 
 class Settings(BaseSettings):
@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     ingest_task_retry_delays: list[float] = Field(
         default_factory=lambda: [30.0, 120.0], description="Seconds before each Prefect retry."
     )
-    import_format: Literal["auto", "jsonl", "csv", "twarc2", "mastodon-json"] = Field(
+    import_format: ImportFormat = Field(
         default="auto",
         description="Format of import files; 'auto' tells them apart by extension and content.",
     )
@@ -117,7 +117,7 @@ class Settings(BaseSettings):
         default="minilm-tone",
         description=(
             "'minilm-tone' (the shipped model; '+int8' for the ONNX Runtime path), a directory written by "
-            "`python -m models.train_tone`, or a Hugging Face sequence-classification id or directory "
+            "`python -m lab.tone.train`, or a Hugging Face sequence-classification id or directory "
             "replacing one head ('hostile=ID', 'constructive=ID'; a bare id means hostile)."
         ),
     )
@@ -191,9 +191,3 @@ class Settings(BaseSettings):
     @property
     def prefect_home(self) -> Path:
         return self.data_dir / "prefect"
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (tests build their own `Settings(...)` instead)."""
-    return Settings()

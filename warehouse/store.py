@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,24 +17,9 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from warehouse.records import Account, Batch, Interaction, Post, Quarantined
+from warehouse.records import Account, Batch, Quarantined
+from warehouse.shapes import JSON_COLUMNS, RUN_COUNTS, RUN_PARAMS
 
-TABLES = (
-    "accounts",
-    "posts",
-    "interactions",
-    "quarantine",
-    "cursors",
-    "post_features",
-    "tone_scores",
-    "analyses",
-    "communities",
-    "community_profiles",
-    "polarization",
-    "voices",
-    "account_roles",
-    "runs",
-)
 # Tables whose rows belong to one analysis (topic × window); a re-run replaces them whole.
 ANALYSIS_TABLES = ("communities", "community_profiles", "polarization", "voices", "account_roles")
 # Columns that hold personal raw payloads; the published snapshot leaves them out.
@@ -45,8 +30,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def schema_sql() -> str:
-    return resources.files("warehouse").joinpath("schema.sql").read_text(encoding="utf-8")
+def schema_statements() -> dict[str, str]:
+    """Every `CREATE TABLE` of schema.sql, by table name: the one home of the schema."""
+    text = resources.files("warehouse").joinpath("schema.sql").read_text(encoding="utf-8")
+    found = re.finditer(r"CREATE TABLE IF NOT EXISTS (\w+) \(.*?\n\);", text, flags=re.DOTALL)
+    return {m.group(1): m.group(0) for m in found}
+
+
+# The dashboard keeps its shortlist in a database of its own, so it never contends with the flows.
+DASHBOARD_TABLES = ("outreach",)
+# What the snapshot carries: every warehouse table but the read budgets, in schema.sql's order.
+TABLES = tuple(t for t in schema_statements() if t not in (*DASHBOARD_TABLES, "source_reads"))
 
 
 @dataclass
@@ -97,109 +91,36 @@ class Warehouse:
 
     def init(self) -> None:
         with self.connect() as con:
-            con.execute(schema_sql())
+            for table, statement in schema_statements().items():
+                if table not in DASHBOARD_TABLES:
+                    con.execute(statement)
 
     # --- ingest --------------------------------------------------------------------------------
 
     def upsert_batch(self, batch: Batch, *, run_id: str, query: str = "") -> UpsertCounts:
         """Write one normalised batch idempotently and say what it did."""
         counts = UpsertCounts(read=batch.read, quarantined=len(batch.quarantined))
-        posts = _last_per_key([self._post_row(p) for p in batch.posts], "post_id")
-        accounts = self._merge_accounts(batch.accounts)
-        interactions = _last_per_key([_interaction_row(i) for i in batch.interactions], "interaction_id")
-        quarantined = _last_per_key([_quarantine_row(q, run_id) for q in batch.quarantined], "quarantine_id")
+        raw = self.store_raw
+        posts = _last_per_key([_record_row(p, raw) for p in batch.posts], "post_id")
+        interactions = _last_per_key([_record_row(i, raw) for i in batch.interactions], "interaction_id")
+        quarantined = [_record_row(q, raw, run_id=run_id, quarantined_at=utcnow()) for q in batch.quarantined]
         with self.connect() as con:
             con.execute("BEGIN")
-            if posts:
-                frame = pa.Table.from_pylist(posts, schema=_POST_SCHEMA)
-                con.register("batch_posts", frame)
-                new = con.execute(
-                    "SELECT count(*) FROM batch_posts b ANTI JOIN posts p USING (post_id)"
-                ).fetchone()
-                counts.posts_stored = int(new[0]) if new else 0
-                con.execute("INSERT INTO posts SELECT * FROM batch_posts ON CONFLICT (post_id) DO NOTHING")
-                con.unregister("batch_posts")
+            counts.posts_stored = _insert_new(con, "posts", "post_id", posts)
             counts.duplicates = len(batch.posts) - counts.posts_stored
-            if accounts:
-                con.register("batch_accounts", pa.Table.from_pylist(accounts, schema=_ACCOUNT_SCHEMA))
-                new = con.execute(
-                    "SELECT count(*) FROM batch_accounts b ANTI JOIN accounts a USING (account_id)"
-                ).fetchone()
-                counts.accounts = int(new[0]) if new else 0
-                # A mention-only stub (no bio, no followers) never overwrites a fuller profile.
-                con.execute(
-                    """
-                    INSERT INTO accounts SELECT * FROM batch_accounts
-                    ON CONFLICT (account_id) DO UPDATE SET
-                        handle = excluded.handle,
-                        display_name = CASE WHEN excluded.followers_count IS NULL AND excluded.bio = ''
-                                            THEN accounts.display_name ELSE excluded.display_name END,
-                        bio = CASE WHEN excluded.bio = '' THEN accounts.bio ELSE excluded.bio END,
-                        followers_count = coalesce(excluded.followers_count, accounts.followers_count),
-                        url = coalesce(excluded.url, accounts.url),
-                        retrieved_at = excluded.retrieved_at
-                    """
-                )
-                con.unregister("batch_accounts")
-            if interactions:
-                con.register("batch_inter", pa.Table.from_pylist(interactions, schema=_INTERACTION_SCHEMA))
-                new = con.execute(
-                    "SELECT count(*) FROM batch_inter b ANTI JOIN interactions i USING (interaction_id)"
-                ).fetchone()
-                counts.interactions = int(new[0]) if new else 0
-                con.execute("INSERT INTO interactions SELECT * FROM batch_inter ON CONFLICT DO NOTHING")
-                con.unregister("batch_inter")
-            if quarantined:
-                con.register("batch_q", pa.Table.from_pylist(quarantined, schema=_QUARANTINE_SCHEMA))
-                con.execute("INSERT INTO quarantine SELECT * FROM batch_q ON CONFLICT DO NOTHING")
-                con.unregister("batch_q")
+            counts.accounts = _upsert_accounts(con, self._merge_accounts(batch.accounts))
+            counts.interactions = _insert_new(con, "interactions", "interaction_id", interactions)
+            _insert_new(con, "quarantine", "quarantine_id", _last_per_key(quarantined, "quarantine_id"))
             con.execute("COMMIT")
         return counts
 
-    def _post_row(self, p: Post) -> dict[str, Any]:
-        prov = p.provenance
-        return {
-            "post_id": p.post_id,
-            "source": p.source,
-            "native_id": p.native_id,
-            "author_id": p.author_id,
-            "created_at": p.created_at,
-            "text": p.text,
-            "lang": p.lang,
-            "url": p.url,
-            "reply_to_post_id": p.reply_to_post_id,
-            "quote_of_post_id": p.quote_of_post_id,
-            "repost_of_post_id": p.repost_of_post_id,
-            "hashtags": list(p.hashtags),
-            "query": prov.query,
-            "source_url": prov.url,
-            "client_version": prov.client_version,
-            "retrieved_at": prov.retrieved_at,
-            "raw": p.raw if self.store_raw else None,
-        }
-
     def _merge_accounts(self, accounts: Sequence[Account]) -> list[dict[str, Any]]:
+        """One row per account; a mention-only stub (no bio, no followers) never replaces a profile."""
         merged: dict[str, dict[str, Any]] = {}
         for a in accounts:
-            row = {
-                "account_id": a.account_id,
-                "source": a.source,
-                "native_id": a.native_id,
-                "handle": a.handle,
-                "display_name": a.display_name,
-                "bio": a.bio,
-                "followers_count": a.followers_count,
-                "url": a.url,
-                "query": a.provenance.query,
-                "source_url": a.provenance.url,
-                "client_version": a.provenance.client_version,
-                "retrieved_at": a.provenance.retrieved_at,
-                "raw": a.raw if self.store_raw else None,
-            }
-            old = merged.get(a.account_id)
             is_stub = a.followers_count is None and not a.bio
-            if old is None or not is_stub:
-                merged[a.account_id] = row
+            if a.account_id not in merged or not is_stub:
+                merged[a.account_id] = _record_row(a, self.store_raw)
         return list(merged.values())
 
     # --- cursors ---------------------------------------------------------------------------------
@@ -214,7 +135,7 @@ class Warehouse:
     def set_cursor(self, source: str, query: str, cursor: str) -> None:
         with self.connect() as con:
             con.execute(
-                """INSERT INTO cursors VALUES (?, ?, ?, ?)
+                """INSERT INTO cursors (source, query, cursor, updated_at) VALUES (?, ?, ?, ?)
                    ON CONFLICT (source, query) DO UPDATE SET cursor = excluded.cursor,
                    updated_at = excluded.updated_at""",
                 [source, query, cursor, utcnow()],
@@ -226,7 +147,7 @@ class Warehouse:
         """Posts one page read from a platform: a paid API's budget is the sum of these."""
         with self.connect() as con:
             con.execute(
-                "INSERT INTO source_reads VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO source_reads (run_id, source, query, posts_read, recorded_at) VALUES (?, ?, ?, ?, ?)",
                 [run_id, source, query, posts_read, utcnow()],
             )
 
@@ -247,7 +168,7 @@ class Warehouse:
         with self.connect() as con:
             con.execute(
                 "INSERT INTO runs (run_id, flow, started_at, status, params) VALUES (?, ?, ?, 'running', ?)",
-                [run_id, flow, utcnow(), json.dumps(params or {}, default=str)],
+                [run_id, flow, utcnow(), RUN_PARAMS.dump(params or {})],
             )
         return run_id
 
@@ -257,7 +178,7 @@ class Warehouse:
         with self.connect() as con:
             con.execute(
                 "UPDATE runs SET finished_at = ?, status = ?, counts = ?, message = ? WHERE run_id = ?",
-                [utcnow(), status, json.dumps(counts or {}, default=str), message, run_id],
+                [utcnow(), status, RUN_COUNTS.dump(counts or {}), message, run_id],
             )
 
     # --- enrich ----------------------------------------------------------------------------------
@@ -274,12 +195,7 @@ class Warehouse:
             return 0
         frame = frame.drop_duplicates("post_id", keep="last")
         with self.connect() as con:
-            con.register("batch_features", frame)
-            con.execute(
-                """INSERT INTO post_features
-                   SELECT post_id, hashtags, mentions, urls, entities::JSON, key_terms, lang, n_words
-                   FROM batch_features ON CONFLICT DO NOTHING"""
-            )
+            _insert_frame(con, "post_features", frame)
         return len(frame)
 
     def posts_without_score(self, model_version: str) -> pd.DataFrame:
@@ -293,19 +209,12 @@ class Warehouse:
             ).df()
 
     def write_tone_scores(self, frame: pd.DataFrame) -> int:
-        """Rows: post_id, model_version, the tone columns, and attributes (a JSON string)."""
+        """Rows: post_id, model_version, the tone columns, and attributes ({attribute: probability})."""
         if frame.empty:
             return 0
-        frame = frame.drop_duplicates(["post_id", "model_version"], keep="last").copy()
-        frame["scored_at"] = utcnow()
+        frame = frame.drop_duplicates(["post_id", "model_version"], keep="last").assign(scored_at=utcnow())
         with self.connect() as con:
-            con.register("batch_scores", frame)
-            con.execute(
-                """INSERT INTO tone_scores
-                   SELECT post_id, model_version, constructive, hostile, is_constructive, is_hostile,
-                          tone, attributes::JSON, scored_at FROM batch_scores
-                   ON CONFLICT DO NOTHING"""
-            )
+            _insert_frame(con, "tone_scores", frame)
         return len(frame)
 
     # --- analyze ---------------------------------------------------------------------------------
@@ -373,11 +282,7 @@ class Warehouse:
                 frame = tables.get(table)
                 if frame is None or frame.empty:
                     continue
-                frame = frame.assign(analysis_id=analysis_id)
-                columns = [c[0] for c in con.execute(f"DESCRIBE {table}").fetchall()]
-                con.register("batch_result", frame[columns])
-                con.execute(f"INSERT INTO {table} SELECT * FROM batch_result")
-                con.unregister("batch_result")
+                _insert_frame(con, table, frame.assign(analysis_id=analysis_id))
             con.execute("COMMIT")
 
     # --- inspection and publish ----------------------------------------------------------------
@@ -440,92 +345,83 @@ class Warehouse:
         return snapshot
 
 
-def _interaction_row(i: Interaction) -> dict[str, Any]:
-    return {
-        "interaction_id": i.interaction_id,
-        "source": i.source,
-        "kind": i.kind.value,
-        "post_id": i.post_id,
-        "src_account_id": i.src_account_id,
-        "dst_account_id": i.dst_account_id,
-        "target_post_id": i.target_post_id,
-        "created_at": i.created_at,
-    }
+def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Insert a frame's rows by column name (columns the table lacks are left out), each JSON column
+    written through its declared shape (warehouse/shapes.py); rows whose key exists are kept as they are."""
+    columns = [c[0] for c in con.execute(f"DESCRIBE {table}").fetchall()]
+    frame = frame[[c for c in columns if c in frame.columns]].copy()
+    for column in frame.columns:
+        shape = JSON_COLUMNS.get((table, column))
+        if shape is not None:
+            frame[column] = [shape.dump(v) for v in frame[column]]
+    con.register("batch_frame", frame)
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM batch_frame ON CONFLICT DO NOTHING")
+    con.unregister("batch_frame")
 
 
-def _quarantine_row(q: Quarantined, run_id: str) -> dict[str, Any]:
-    return {
-        "quarantine_id": q.quarantine_id,
-        "source": q.source,
-        "origin": q.origin,
-        "line_no": q.line_no,
-        "reason": q.reason,
-        "raw": q.raw,
-        "run_id": run_id,
-        "quarantined_at": utcnow(),
-    }
+def _record_row(record: Any, store_raw: bool, **extra: Any) -> dict[str, Any]:
+    """A record as a row of its table: its fields by name, its provenance spread into columns."""
+    row = {name: getattr(record, name) for name in record.__dataclass_fields__ if name != "provenance"}
+    if "provenance" in record.__dataclass_fields__:
+        prov = record.provenance
+        row.update(
+            query=prov.query,
+            source_url=prov.url,
+            client_version=prov.client_version,
+            retrieved_at=prov.retrieved_at,
+        )
+    if "raw" in row and not store_raw and not isinstance(record, Quarantined):
+        row["raw"] = None  # the quarantine keeps its payload: it is what a person must fix
+    return {**row, **extra}
 
 
-_TS = pa.timestamp("us")
-_POST_SCHEMA = pa.schema(
-    [
-        ("post_id", pa.string()),
-        ("source", pa.string()),
-        ("native_id", pa.string()),
-        ("author_id", pa.string()),
-        ("created_at", _TS),
-        ("text", pa.string()),
-        ("lang", pa.string()),
-        ("url", pa.string()),
-        ("reply_to_post_id", pa.string()),
-        ("quote_of_post_id", pa.string()),
-        ("repost_of_post_id", pa.string()),
-        ("hashtags", pa.list_(pa.string())),
-        ("query", pa.string()),
-        ("source_url", pa.string()),
-        ("client_version", pa.string()),
-        ("retrieved_at", _TS),
-        ("raw", pa.string()),
-    ]
-)
-_ACCOUNT_SCHEMA = pa.schema(
-    [
-        ("account_id", pa.string()),
-        ("source", pa.string()),
-        ("native_id", pa.string()),
-        ("handle", pa.string()),
-        ("display_name", pa.string()),
-        ("bio", pa.string()),
-        ("followers_count", pa.int64()),
-        ("url", pa.string()),
-        ("query", pa.string()),
-        ("source_url", pa.string()),
-        ("client_version", pa.string()),
-        ("retrieved_at", _TS),
-        ("raw", pa.string()),
-    ]
-)
-_INTERACTION_SCHEMA = pa.schema(
-    [
-        ("interaction_id", pa.string()),
-        ("source", pa.string()),
-        ("kind", pa.string()),
-        ("post_id", pa.string()),
-        ("src_account_id", pa.string()),
-        ("dst_account_id", pa.string()),
-        ("target_post_id", pa.string()),
-        ("created_at", _TS),
-    ]
-)
-_QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("quarantine_id", pa.string()),
-        ("source", pa.string()),
-        ("origin", pa.string()),
-        ("line_no", pa.int64()),
-        ("reason", pa.string()),
-        ("raw", pa.string()),
-        ("run_id", pa.string()),
-        ("quarantined_at", _TS),
-    ]
-)
+# DuckDB's types in schema.sql → Arrow's, so batches are built against the table's own columns.
+_ARROW_TYPES = {
+    "VARCHAR": pa.string(),
+    "JSON": pa.string(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "DOUBLE": pa.float64(),
+    "BOOLEAN": pa.bool_(),
+    "VARCHAR[]": pa.list_(pa.string()),
+}
+
+
+def _batch(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> pa.Table:
+    columns = con.execute(f"DESCRIBE {table}").fetchall()
+    return pa.Table.from_pylist(rows, schema=pa.schema([(c[0], _ARROW_TYPES[c[1]]) for c in columns]))
+
+
+def _insert_new(con: duckdb.DuckDBPyConnection, table: str, key: str, rows: list[dict[str, Any]]) -> int:
+    """Insert the rows whose key is new (by column name); how many were new."""
+    if not rows:
+        return 0
+    con.register("batch_rows", _batch(con, table, rows))
+    new = con.execute(f"SELECT count(*) FROM batch_rows ANTI JOIN {table} USING ({key})").fetchone()
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM batch_rows ON CONFLICT DO NOTHING")
+    con.unregister("batch_rows")
+    return int(new[0]) if new else 0
+
+
+def _upsert_accounts(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
+    """Insert new accounts and refresh known ones; a stub (mentioned only) keeps a fuller profile."""
+    if not rows:
+        return 0
+    con.register("batch_accounts", _batch(con, "accounts", rows))
+    new = con.execute("SELECT count(*) FROM batch_accounts ANTI JOIN accounts USING (account_id)").fetchone()
+    con.execute(
+        """
+        INSERT INTO accounts BY NAME SELECT * FROM batch_accounts
+        ON CONFLICT (account_id) DO UPDATE SET
+            handle = excluded.handle,
+            display_name = CASE WHEN excluded.followers_count IS NULL AND excluded.bio = ''
+                                THEN accounts.display_name ELSE excluded.display_name END,
+            bio = CASE WHEN excluded.bio = '' THEN accounts.bio ELSE excluded.bio END,
+            followers_count = coalesce(excluded.followers_count, accounts.followers_count),
+            url = coalesce(excluded.url, accounts.url),
+            retrieved_at = excluded.retrieved_at
+        """
+    )
+    con.unregister("batch_accounts")
+    return int(new[0]) if new else 0

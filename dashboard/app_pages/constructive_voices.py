@@ -12,10 +12,7 @@ from dashboard import queries as q
 
 snapshot = q.snapshot_path()
 outreach = q.outreach_path()
-analysis = q.current_analysis(snapshot)
-if analysis is None:
-    st.info(q.EMPTY_STATE_MESSAGE)
-    st.stop()
+analysis = q.analysis_or_stop(snapshot)
 analysis_id = str(analysis["analysis_id"])
 pseudonymized = q.is_pseudonymized(snapshot)
 

@@ -10,10 +10,7 @@ import streamlit as st
 from dashboard import queries as q
 
 snapshot = q.snapshot_path()
-analysis = q.current_analysis(snapshot)
-if analysis is None:
-    st.info(q.EMPTY_STATE_MESSAGE)
-    st.stop()
+analysis = q.analysis_or_stop(snapshot)
 analysis_id = str(analysis["analysis_id"])
 
 labels = q.camp_labels(snapshot, analysis_id)

@@ -13,10 +13,7 @@ from dashboard import queries as q
 TONE_COLORS = alt.Scale(domain=list(q.TONES), range=["#2e7d32", "#9e9e9e", "#c62828"])
 
 snapshot = q.snapshot_path()
-analysis = q.current_analysis(snapshot)
-if analysis is None:
-    st.info(q.EMPTY_STATE_MESSAGE)
-    st.stop()
+analysis = q.analysis_or_stop(snapshot)
 analysis_id = str(analysis["analysis_id"])
 
 summary = q.tone_summary(snapshot, analysis_id).iloc[0]

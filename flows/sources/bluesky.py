@@ -25,13 +25,13 @@ from flows.sources.common import (
     dump,
     interaction_adder,
     normalise_each,
+    parse_timestamp,
     provenance,
     quarantine,
     redact_in_loggers,
     require,
     stub_account,
 )
-from flows.sources.jsonl import parse_timestamp
 from warehouse.records import (
     Account,
     Batch,

@@ -273,3 +273,16 @@ def redact_in_loggers(names: Iterable[str], secrets: Iterable[str]) -> None:
                 break
         else:
             logger.addFilter(RedactSecrets(secrets))
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """An ISO 8601 timestamp as naive UTC (the warehouse stores UTC without zone)."""
+    if not isinstance(value, str):
+        raise ValueError(f"created_at must be an ISO 8601 string, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"created_at is not ISO 8601: {value!r}") from exc
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed

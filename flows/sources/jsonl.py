@@ -22,9 +22,9 @@ them with the platform name so two platforms never collide.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
+from flows.sources.common import parse_timestamp
 from warehouse.records import (
     Account,
     Batch,
@@ -50,19 +50,6 @@ def _required_str(obj: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
-def parse_timestamp(value: Any) -> datetime:
-    """An ISO 8601 timestamp as naive UTC (the warehouse stores UTC without zone)."""
-    if not isinstance(value, str):
-        raise ValueError(f"created_at must be an ISO 8601 string, got {value!r}")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"created_at is not ISO 8601: {value!r}") from exc
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
-
-
 def _ref(obj: dict[str, Any], key: str) -> tuple[str, str] | None:
     ref = obj.get(key)
     if ref is None:
@@ -85,105 +72,115 @@ def normalise_post(obj: Any, *, default_platform: str, provenance: Provenance) -
     native_id = _required_str(obj, "id", "")
     text = _required_str(obj, "text", "")
     created_at = parse_timestamp(obj.get("created_at"))
-    author = obj.get("author")
-    if not isinstance(author, dict):
-        raise ValueError("missing required object 'author' with 'id' and 'handle'")
-    author_native = _required_str(author, "id", "author.")
-    handle = _required_str(author, "handle", "author.")
-    followers = author.get("followers")
-    if followers is not None and not isinstance(followers, int):
-        raise ValueError("'author.followers' must be an integer")
+    author = _author(obj, platform, provenance)
     hashtags = obj.get("hashtags") or []
     if not isinstance(hashtags, list) or not all(isinstance(h, str) for h in hashtags):
         raise ValueError("'hashtags' must be a list of strings")
     mentions = obj.get("mentions") or []
     if not isinstance(mentions, list):
         raise ValueError("'mentions' must be a list of objects with 'id' and 'handle'")
-
-    raw = json.dumps(obj, ensure_ascii=False, sort_keys=True)
-    post_id = qualified(platform, native_id)
-    author_id = qualified(platform, author_native)
-    reply = _ref(obj, "reply_to")
-    quote = _ref(obj, "quote_of")
-    repost = _ref(obj, "repost_of")
-
+    refs = {kind: _ref(obj, key) for kind, key in REFERENCES.items()}
+    post = Post(
+        post_id=qualified(platform, native_id),
+        source=platform,
+        native_id=native_id,
+        author_id=author.account_id,
+        created_at=created_at,
+        text=text,
+        lang=_optional_str(obj, "lang"),
+        url=_optional_str(obj, "url"),
+        reply_to_post_id=_target(platform, refs[InteractionKind.REPLY]),
+        quote_of_post_id=_target(platform, refs[InteractionKind.QUOTE]),
+        repost_of_post_id=_target(platform, refs[InteractionKind.REPOST]),
+        hashtags=tuple(h.lstrip("#") for h in hashtags),
+        provenance=provenance,
+        raw=json.dumps(obj, ensure_ascii=False, sort_keys=True),
+    )
     batch = Batch(read=1)
-    batch.accounts.append(
-        Account(
-            account_id=author_id,
-            source=platform,
-            native_id=author_native,
-            handle=handle.lstrip("@"),
-            display_name=str(author.get("display_name") or handle),
-            bio=str(author.get("bio") or ""),
-            followers_count=followers,
-            url=author.get("url") if isinstance(author.get("url"), str) else None,
-            provenance=provenance,
-            raw=json.dumps(author, ensure_ascii=False, sort_keys=True),
-        )
-    )
-    batch.posts.append(
-        Post(
-            post_id=post_id,
-            source=platform,
-            native_id=native_id,
-            author_id=author_id,
-            created_at=created_at,
-            text=text,
-            lang=obj.get("lang") if isinstance(obj.get("lang"), str) else None,
-            url=obj.get("url") if isinstance(obj.get("url"), str) else None,
-            reply_to_post_id=qualified(platform, reply[0]) if reply else None,
-            quote_of_post_id=qualified(platform, quote[0]) if quote else None,
-            repost_of_post_id=qualified(platform, repost[0]) if repost else None,
-            hashtags=tuple(h.lstrip("#") for h in hashtags),
-            provenance=provenance,
-            raw=raw,
-        )
-    )
-
-    def edge(kind: InteractionKind, dst_native: str, target: str | None) -> None:
-        dst = qualified(platform, dst_native)
-        if dst == author_id:
-            return  # talking to oneself is not an interaction between accounts
-        batch.interactions.append(
-            Interaction(
-                interaction_id=interaction_id(post_id, kind, dst),
-                source=platform,
-                kind=kind,
-                post_id=post_id,
-                src_account_id=author_id,
-                dst_account_id=dst,
-                target_post_id=target,
-                created_at=created_at,
-            )
-        )
-
-    for kind, ref in (
-        (InteractionKind.REPLY, reply),
-        (InteractionKind.QUOTE, quote),
-        (InteractionKind.REPOST, repost),
-    ):
+    batch.accounts.append(author)
+    batch.posts.append(post)
+    for kind, ref in refs.items():
         if ref:
-            edge(kind, ref[1], qualified(platform, ref[0]))
+            _edge(batch, post, kind, qualified(platform, ref[1]), qualified(platform, ref[0]))
     for m in mentions:
-        if not isinstance(m, dict):
-            raise ValueError("each mention must be an object with 'id' and 'handle'")
-        m_native = _required_str(m, "id", "mentions[].")
-        m_handle = _required_str(m, "handle", "mentions[].")
-        edge(InteractionKind.MENTION, m_native, None)
-        # A mentioned account is known by handle even before it posts; its own posts fill in the rest.
-        batch.accounts.append(
-            Account(
-                account_id=qualified(platform, m_native),
-                source=platform,
-                native_id=m_native,
-                handle=m_handle.lstrip("@"),
-                display_name=m_handle.lstrip("@"),
-                bio="",
-                followers_count=None,
-                url=None,
-                provenance=provenance,
-                raw=json.dumps(m, ensure_ascii=False, sort_keys=True),
-            )
-        )
+        mentioned = _mentioned(m, platform, provenance)
+        _edge(batch, post, InteractionKind.MENTION, mentioned.account_id, None)
+        batch.accounts.append(mentioned)
     return batch
+
+
+# The reference fields of a post, in the order their interactions are recorded.
+REFERENCES = {
+    InteractionKind.REPLY: "reply_to",
+    InteractionKind.QUOTE: "quote_of",
+    InteractionKind.REPOST: "repost_of",
+}
+
+
+def _optional_str(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _target(platform: str, ref: tuple[str, str] | None) -> str | None:
+    return qualified(platform, ref[0]) if ref else None
+
+
+def _author(obj: dict[str, Any], platform: str, provenance: Provenance) -> Account:
+    author = obj.get("author")
+    if not isinstance(author, dict):
+        raise ValueError("missing required object 'author' with 'id' and 'handle'")
+    native = _required_str(author, "id", "author.")
+    handle = _required_str(author, "handle", "author.")
+    followers = author.get("followers")
+    if followers is not None and not isinstance(followers, int):
+        raise ValueError("'author.followers' must be an integer")
+    return Account(
+        account_id=qualified(platform, native),
+        source=platform,
+        native_id=native,
+        handle=handle.lstrip("@"),
+        display_name=str(author.get("display_name") or handle),
+        bio=str(author.get("bio") or ""),
+        followers_count=followers,
+        url=_optional_str(author, "url"),
+        provenance=provenance,
+        raw=json.dumps(author, ensure_ascii=False, sort_keys=True),
+    )
+
+
+def _mentioned(m: Any, platform: str, provenance: Provenance) -> Account:
+    """A mentioned account is known by handle even before it posts; its own posts fill in the rest."""
+    if not isinstance(m, dict):
+        raise ValueError("each mention must be an object with 'id' and 'handle'")
+    native = _required_str(m, "id", "mentions[].")
+    handle = _required_str(m, "handle", "mentions[].").lstrip("@")
+    return Account(
+        account_id=qualified(platform, native),
+        source=platform,
+        native_id=native,
+        handle=handle,
+        display_name=handle,
+        bio="",
+        followers_count=None,
+        url=None,
+        provenance=provenance,
+        raw=json.dumps(m, ensure_ascii=False, sort_keys=True),
+    )
+
+
+def _edge(batch: Batch, post: Post, kind: InteractionKind, dst: str, target: str | None) -> None:
+    if dst == post.author_id:
+        return  # talking to oneself is not an interaction between accounts
+    batch.interactions.append(
+        Interaction(
+            interaction_id=interaction_id(post.post_id, kind, dst),
+            source=post.source,
+            kind=kind,
+            post_id=post.post_id,
+            src_account_id=post.author_id,
+            dst_account_id=dst,
+            target_post_id=target,
+            created_at=post.created_at,
+        )
+    )

@@ -36,12 +36,12 @@ from flows.sources.common import (
     html_to_text,
     interaction_adder,
     normalise_each,
+    parse_timestamp,
     provenance,
     quarantine,
     require,
     stub_account,
 )
-from flows.sources.jsonl import parse_timestamp
 from warehouse.records import (
     Account,
     Batch,

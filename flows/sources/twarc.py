@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flows.sources import x
-from flows.sources.common import subobject
-from flows.sources.jsonl import parse_timestamp
+from flows.sources.common import parse_timestamp, subobject
 from warehouse.records import Batch, Provenance
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,6 +9,8 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
+from models.roles import ROLES
+from warehouse.shapes import CAMPS_REACHED, EXAMPLE_POSTS, TOP_ACCOUNTS, TOP_HASHTAGS, TOP_TERMS
 from warehouse.store import Warehouse
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
@@ -139,15 +140,20 @@ def _build(path: Path, *, with_analysis: bool = True) -> None:
             """INSERT INTO community_profiles VALUES
                (?, 0, 'Clinicians & GPs', 2, 3, 0.72, -0.44, 0.67, 0.33, 0.0, ?, ?, ?),
                (?, 1, 'Patients & carers', 3, 5, 0.58, -0.16, 0.6, 0.0, 0.4, ?, ?, ?)""",
-            [
+            [  # written through the declared shapes, as the warehouse writes what analyze produces
                 ANALYSIS,
-                json.dumps([["gp", 3], ["nhs", 2]]),
-                json.dumps(["triage", "waiting"]),
-                json.dumps(["mastodon:1", "mastodon:2"]),
+                TOP_HASHTAGS.dump([("gp", 0.31), ("nhs", 0.12)]),
+                TOP_TERMS.dump([("triage", 0.4), ("waiting", 0.2)]),
+                TOP_ACCOUNTS.dump(
+                    [
+                        {"account_id": "mastodon:1", "endorsements": 4},
+                        {"account_id": "mastodon:2", "endorsements": 1},
+                    ]
+                ),
                 ANALYSIS,
-                json.dumps({"nhs": 4, "patientvoice": 1}),
-                json.dumps([{"term": "carer", "count": 2}]),
-                json.dumps([["mastodon:3", 4]]),
+                TOP_HASHTAGS.dump([("nhs", 0.4), ("patientvoice", 0.1)]),
+                TOP_TERMS.dump([("carer", 0.2)]),
+                TOP_ACCOUNTS.dump([{"account_id": "mastodon:3", "endorsements": 4}]),
             ],
         )
         con.execute(
@@ -187,15 +193,15 @@ def _build(path: Path, *, with_analysis: bool = True) -> None:
                     hostility,
                     n,
                     home,
-                    json.dumps(reached),
-                    json.dumps(examples),
+                    CAMPS_REACHED.dump(reached),
+                    EXAMPLE_POSTS.dump(examples),
                     why,
                 ],
             )
         con.execute(
-            """INSERT INTO account_roles (analysis_id, account_id, role, evidence) VALUES
-               (?, 'mastodon:1', 'gp', 'GP in Leeds'), (?, 'mastodon:4', 'patient_carer', 'carer')""",
-            [ANALYSIS, ANALYSIS],
+            """INSERT INTO account_roles (analysis_id, account_id, role, label, evidence) VALUES
+               (?, 'mastodon:1', 'gp', ?, 'GP in Leeds'), (?, 'mastodon:4', 'patient_carer', ?, 'carer')""",
+            [ANALYSIS, ROLES["gp"], ANALYSIS, ROLES["patient_carer"]],
         )
         con.execute(
             "INSERT INTO voices VALUES (?, 'mastodon:6', 1, 0.99, 0.9, 0.9, 0.0, 1, NULL, '{}', '[]', 'old')",

@@ -173,12 +173,12 @@ def test_echo_chambers(app_env: Path) -> None:
     camps = at.dataframe[0].value
     assert list(camps["label"]) == ["Patients & carers", "Clinicians & GPs"]
     by_label = camps.set_index("label")
-    # JSON lists become readable lines; account ids become handles
-    assert by_label.loc["Clinicians & GPs", "top_hashtags"] == "gp (3), nhs (2)"
-    assert by_label.loc["Clinicians & GPs", "top_terms"] == "triage, waiting"
-    assert by_label.loc["Clinicians & GPs", "top_accounts"] == "@ada@nhs.social, @ben@nhs.social"
-    assert by_label.loc["Patients & carers", "top_hashtags"] == "nhs (4), patientvoice (1)"
-    assert by_label.loc["Patients & carers", "top_terms"] == "carer (2)"
+    # JSON lists become readable lines; account ids become handles, with their endorsement counts
+    assert by_label.loc["Clinicians & GPs", "top_hashtags"] == "gp (0.31), nhs (0.12)"
+    assert by_label.loc["Clinicians & GPs", "top_terms"] == "triage (0.40), waiting (0.20)"
+    assert by_label.loc["Clinicians & GPs", "top_accounts"] == "@ada@nhs.social (4), @ben@nhs.social (1)"
+    assert by_label.loc["Patients & carers", "top_hashtags"] == "nhs (0.40), patientvoice (0.10)"
+    assert by_label.loc["Patients & carers", "top_terms"] == "carer (0.20)"
     assert by_label.loc["Patients & carers", "top_accounts"] == "@cara@med.example (4)"
     measures = at.dataframe[1].value
     assert list(measures["measure"]) == ["headline", "assortativity", "ei_index"]

@@ -10,8 +10,9 @@ import duckdb
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
+from flows.options import RunOptions
 from flows.pipeline import pipeline
-from flows.sample_conversation import generate_conversation
+from lab.sample.generate import generate_conversation
 from warehouse.store import Warehouse
 
 pytestmark = pytest.mark.slow
@@ -42,11 +43,13 @@ def small_run(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -
     lines = [json.dumps(p) for p in sample.posts]
     lines.insert(10, '{"id": "broken", "text": "no author or time"}')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    overrides = {"data_dir": str(data_dir), "import_paths": [str(path)], "polarization_rewirings": 5}
-    first = pipeline(overrides)
-    warehouse = Warehouse(data_dir / "commonground.duckdb")
-    after_first = warehouse.table_counts()
-    second = pipeline(overrides)
+    options = RunOptions(data_dir=data_dir, import_paths=[path])
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("COMMONGROUND_POLARIZATION_REWIRINGS", "5")
+        first = pipeline(options)
+        warehouse = Warehouse(data_dir / "commonground.duckdb")
+        after_first = warehouse.table_counts()
+        second = pipeline(options)
     return {
         "sample": sample,
         "data_dir": data_dir,
@@ -203,7 +206,49 @@ def test_the_sample_is_segregated_beyond_chance_and_a_random_graph_is_not(small_
         [(rng.choice(accounts), rng.choice(accounts), "repost") for _ in range(len(endorse))],
         columns=["src", "dst", "kind"],
     )
-    random_z = polarization(edges, n_rewirings=5, seed=42)["z"]
+    random_z = polarization(edges, n_rewirings=5, seed=42, hub_share=0.01)["z"]
     assert abs(random_z) < 3 < sample_z, (random_z, sample_z)
     # Cross-camp replies in the sample are planted pile-ons: hostile far more often than at home.
     assert float(measures.loc["hostility_across_camps", "z"]) > 3
+
+
+def test_the_echo_chambers_page_shows_top_accounts_with_the_counts_analyze_wrote(
+    small_run: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Contract: the real producer (analyze → publish) into the real reader (dashboard query and page)."""
+    import re
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import queries
+    from warehouse.shapes import TOP_ACCOUNTS
+
+    snapshot = small_run["first"]["snapshot"]
+    analysis_id = small_run["first"]["analyze"]["analysis_id"]
+    stored = small_run["warehouse"].query(
+        "SELECT camp_id, top_accounts FROM community_profiles WHERE analysis_id = ? ORDER BY size DESC, camp_id",
+        [analysis_id],
+    )
+    written = [TOP_ACCOUNTS.load(value) or [] for value in stored["top_accounts"]]
+    assert written and all(top and top[0].endorsements >= 1 for top in written)
+    st.cache_data.clear()
+    shown = list(queries.camps(snapshot, analysis_id)["top_accounts"])
+    handles = dict(
+        small_run["warehouse"].query("SELECT account_id, handle FROM accounts").itertuples(index=False)
+    )
+    expected = [", ".join(f"{handles[a.account_id]} ({a.endorsements})" for a in top) for top in written]
+    assert shown == expected
+
+    monkeypatch.setenv("COMMONGROUND_SNAPSHOT", snapshot)
+    monkeypatch.setenv("COMMONGROUND_OUTREACH_DATABASE", str(tmp_path / "outreach.duckdb"))
+    st.cache_data.clear()
+    app = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
+    at = AppTest.from_file(str(app), default_timeout=60)
+    at.switch_page("app_pages/echo_chambers.py")
+    at.run(timeout=60)
+    assert not at.exception, [e.value for e in at.exception]
+    on_page = list(at.dataframe[0].value["top_accounts"])
+    assert on_page == expected
+    assert all(re.search(r"\(\d+\)", cell) for cell in on_page)
+    st.cache_data.clear()

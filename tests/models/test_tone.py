@@ -1,4 +1,8 @@
-"""Tone model: text preparation, training end to end on tiny data, scoring edge cases, the real weights."""
+"""Tone model: text preparation, scoring edge cases, the model version, the real weights.
+
+Training is tested in ``tests/lab/tone``; the tiny model these tests score with comes from there too
+(the ``tiny_heads`` fixture trains it with ``lab.tone.train``).
+"""
 
 from __future__ import annotations
 
@@ -10,18 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.tone import (
-    ATTRIBUTES,
-    ENCODER_FILE,
-    META_FILE,
-    TONES,
-    MiniLMTone,
-    ToneScore,
-    ToneWeightsMissing,
-    load_weights,
-    prepare_text,
-    score_frame,
-)
+from models.tone import META_FILE, MiniLMTone, ToneWeightsMissing, load_weights, score_frame
+from models.tone_base import TONES, ToneScore, prepare_text
 
 # --------------------------------------------------------------------------------------------- prepare_text
 
@@ -57,81 +51,6 @@ def test_prepare_text_is_idempotent_and_tolerates_non_strings() -> None:
     assert prepare_text(once) == once
     assert prepare_text(None) == ""  # type: ignore[arg-type]
     assert prepare_text(float("nan")) == ""  # type: ignore[arg-type]
-
-
-# --------------------------------------------------------------------------------------------- training
-
-
-def test_training_writes_loadable_weights(tiny_heads: Path, tiny_encoder_dir: Path) -> None:
-    wdir = tiny_heads.parent
-    meta = json.loads((wdir / META_FILE).read_text())
-    weights = load_weights(wdir)
-    assert weights.heads[:2] == ("constructive", "hostile")
-    assert set(weights.heads[2:]) <= set(ATTRIBUTES)
-    assert weights.state["heads.weight"].shape == (len(weights.heads), 32)
-    assert not any(k.startswith("encoder.embeddings.word_embeddings") for k in weights.state)
-    from safetensors.numpy import load_file
-
-    assert {v.dtype for v in load_file(str(wdir / ENCODER_FILE)).values()} == {np.dtype("float16")}
-    assert set(meta["thresholds"]) == set(weights.heads)
-    for key in (
-        "constructive_c3_val",
-        "hostile_tweeteval_val",
-        "attributes_c3_val",
-        "encoder_only",
-        "tfidf_only",
-    ):
-        assert key in meta["metrics"]
-    assert "short_lt60w_macro_f1" in meta["metrics"]["constructive_c3_val"]
-    assert set(meta["metrics"]["blend_grid"]) == {"constructive", "hostile"}
-    assert meta["training"]["history"][0]["epoch"] == 1
-    assert meta["datasets"]["limit"] == 36
-    assert meta["speed"]["texts_per_second"] > 0
-    card = (wdir / "MODEL_CARD.md").read_text()
-    assert "CC BY-NC-SA 4.0" in card and "texts/s" in card and "Length trap" in card
-    # the crowd-vote noise that caps the scores is measured and printed next to them
-    ceiling = meta["metrics"]["label_noise_ceiling"]
-    assert set(ceiling) <= {"f1_constructive", "short_lt60w_macro_f1"} and ceiling
-    assert all(0.0 < c["p05"] <= c["mean"] <= c["p95"] <= 1.0 for c in ceiling.values())
-    assert "Label-noise ceiling" in card
-    assert sum(p.stat().st_size for p in wdir.iterdir()) < 5_000_000
-
-
-def test_training_resumes_from_the_checkpoint(
-    tiny_datasets: Path, tiny_encoder_dir: Path, tmp_path: Path
-) -> None:
-    """--resume re-does blending, calibration and the card from the saved checkpoint, without training."""
-    from models import train_tone
-
-    work = tmp_path / "work"
-    args = ["--datasets", str(tiny_datasets), "--encoder", str(tiny_encoder_dir), "--limit", "36"]
-    assert train_tone.main([*args, "--out", str(tmp_path / "a"), "--work-dir", str(work), "--no-speed"]) == 0
-    (work / "epoch1.safetensors").unlink()  # proves the second run does not train again
-    assert (
-        train_tone.main(
-            [*args, "--out", str(tmp_path / "b"), "--work-dir", str(work), "--resume", "--no-speed"]
-        )
-        == 0
-    )
-    assert (tmp_path / "a" / ENCODER_FILE).read_bytes() == (tmp_path / "b" / ENCODER_FILE).read_bytes()
-
-
-def test_datasets_dir_from_environment(tiny_datasets: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from models import train_tone
-
-    monkeypatch.setenv("COMMONGROUND_DATASETS_DIR", str(tiny_datasets))
-    assert train_tone.datasets_dir(None) == tiny_datasets
-    monkeypatch.setenv("COMMONGROUND_DATASETS_DIR", str(tiny_datasets / "missing"))
-    with pytest.raises(SystemExit, match="--datasets"):
-        train_tone.datasets_dir(None)
-
-
-def test_parse_counts() -> None:
-    from models.tone_data import parse_counts
-
-    assert parse_counts("solution:2\nno_con:1\nevidence:1") == {"solution": 2, "no_con": 1, "evidence": 1}
-    assert parse_counts(float("nan")) == {}
-    assert parse_counts("garbage\nx:y") == {}
 
 
 # --------------------------------------------------------------------------------------------- scoring
@@ -242,7 +161,7 @@ def test_version_changes_with_the_weights(tiny_model: MiniLMTone, tiny_heads: Pa
 
 
 def test_missing_weights_say_how_to_fix(tiny_encoder_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(ToneWeightsMissing, match=r"python -m models\.train_tone"):
+    with pytest.raises(ToneWeightsMissing, match=r"python -m lab\.tone\.train"):
         MiniLMTone(tiny_encoder_dir, tmp_path / "tone_heads.safetensors")
     with pytest.raises(FileNotFoundError):
         load_weights(tmp_path)
@@ -257,11 +176,11 @@ def test_unknown_model_name() -> None:
         load_tone_model("angry=somewhere")
 
 
-def test_models_do_not_import_the_app() -> None:
+def test_the_scorer_imports_neither_the_app_nor_the_lab() -> None:
     import ast
 
     models_dir = Path(__file__).resolve().parents[2] / "models"
-    for path in [models_dir / "train_tone.py", *models_dir.glob("tone*.py")]:
+    for path in models_dir.glob("tone*.py"):
         name = path.name
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
@@ -271,7 +190,7 @@ def test_models_do_not_import_the_app() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 mods = [node.module]
             for m in mods:
-                assert m.split(".")[0] not in {"flows", "warehouse", "dashboard"}, (name, m)
+                assert m.split(".")[0] not in {"flows", "warehouse", "dashboard", "lab"}, (name, m)
 
 
 # --------------------------------------------------------------------------------------------- real model
@@ -293,33 +212,3 @@ def test_real_weights_rank_obvious_examples() -> None:
     assert h.tone == "hostile"
     assert c.tone != "hostile"
     assert model.version.startswith("minilm-tone-2+")
-
-
-def test_training_fits_the_calibration_on_validation(tiny_encoder_dir: Path, tmp_path: Path) -> None:
-    """With enough validation rows, training fits the calibration layers, reports them out of fold, and
-    the written model applies them."""
-    from models import train_tone
-
-    from ..conftest import write_datasets
-
-    data = write_datasets(tmp_path / "data", n=150)
-    out = tmp_path / "out"
-    args = ["--datasets", str(data), "--encoder", str(tiny_encoder_dir), "--out", str(out)]
-    # the ranking loss and length-balanced sampling run end to end too
-    extra = ["--no-speed", "--epochs", "1", "--pair-weight", "0.5", "--c3-balance", "1"]
-    assert train_tone.main([*args, "--work-dir", str(tmp_path / "work"), *extra]) == 0
-    meta = json.loads((out / META_FILE).read_text())
-    con = meta["calibration"]["constructive"]
-    assert set(con) == {"coef_logit", "coef_length", "intercept"}
-    assert meta["training"]["config"]["c3_max_words"] == 60 and meta["training"]["config"]["c3_soft"] is True
-    assert meta["training"]["config"]["pair_weight"] == 0.5
-    assert meta["training"]["config"]["c3_balance"] == 1.0
-    for key in ("without_calibration", "calibration_fitted_on_all_validation", "length_only"):
-        assert key in meta["metrics"]
-    card = (out / "MODEL_CARD.md").read_text()
-    assert "Length calibration" in card and "out of fold" in card and "ranking loss (weight 0.5)" in card
-    assert "Length-balanced sampling (strength 1.0)" in card
-    model = MiniLMTone(tiny_encoder_dir, out)
-    assert "constructive" in model.weights.calibration
-    scores = model.score(["We could fund more training places.", "no"])
-    assert all(0.0 <= s.constructive <= 1.0 for s in scores)

@@ -1,60 +1,13 @@
-"""Tone model parts: training windows, the lexical heads, Hugging Face head overrides, the int8 path."""
+"""Tone model parts: Hugging Face head overrides, the int8 path, the stored calibration layers."""
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from models.tone import MiniLMTone
-from models.tone_finetune import window
-from models.tone_lexical import LexicalHead
-
-
-def test_window_keeps_cls_and_sep_and_the_width() -> None:
-    ids = [101, *range(1, 200), 102]
-    rng = random.Random(0)
-    for _ in range(20):
-        w = window(ids, 64, rng)
-        assert len(w) == 64 and w[0] == 101 and w[-1] == 102
-        start = ids.index(w[1])
-        assert w[1:-1] == ids[start : start + 62]
-    assert window(ids, 64, None) == [101, *range(1, 63), 102]
-    assert window([101, 5, 102], 64, rng) == [101, 5, 102]
-
-
-def test_random_width_windows_stay_in_range() -> None:
-    from models.tone_finetune import TaskData, _width
-
-    task = TaskData("c3", [], np.zeros((0, 2), dtype=np.float32), 64, min_window=16)
-    rng = random.Random(0)
-    widths = {_width(task, 300, rng) for _ in range(200)}
-    assert min(widths) >= 16 and max(widths) <= 64 and len(widths) > 10
-    assert _width(task, 40, rng) == 64  # a text that fits is never cut
-    assert _width(TaskData("t", [], np.zeros((0, 2), dtype=np.float32), 64), 300, rng) == 64
-
-
-def test_lexical_head_learns_and_round_trips(tmp_path: Path) -> None:
-    good = [
-        "we should fund more nurses because waiting lists grow",
-        "the evidence suggests a plan for staff",
-    ] * 10
-    bad = ["shut up you idiot", "pathetic liar lol"] * 10
-    y = np.array([1] * len(good) + [0] * len(bad))
-    head = LexicalHead.fit({"constructive": (good + bad, y)}, blend={"constructive": 0.3}, c=4.0)
-    p = head.probabilities(["we should fund nurses", "you idiot"])
-    assert p.shape == (2, 1) and p[0, 0] > p[1, 0]
-    meta = head.save(tmp_path / "lex.safetensors")
-    again = LexicalHead.load(tmp_path / "lex.safetensors", meta)
-    assert again.blend == {"constructive": 0.3}
-    np.testing.assert_allclose(
-        again.probabilities(["we should fund nurses"]),
-        head.probabilities(["we should fund nurses"]),
-        atol=2e-3,
-    )
-    assert head.probabilities([]).shape == (0, 1)
 
 
 @pytest.fixture(scope="module")
@@ -118,118 +71,6 @@ def test_int8_path_agrees_with_fp32(tiny_encoder_dir: Path, tiny_heads: Path, tm
     assert int8.version == fp32.version + "-onnx-int8"
 
 
-# --------------------------------------------------------------------------------------------- length trap
-
-
-def test_c3_task_keeps_post_length_comments_with_soft_targets() -> None:
-    import pandas as pd
-
-    from models.tone import ATTRIBUTES
-    from models.tone_finetune import FinetuneConfig
-    from models.tone_stage import c3_task
-
-    c3 = pd.DataFrame(
-        {
-            "comment_text": ["short and sweet", " ".join(["long"] * 80), "another short one", "x y"],
-            "y": [1, 1, 0, 0],
-            "constructive": [0.6, 1.0, 0.4, float("nan")],
-            **{f"n_{a}": [0, 0, 0, 0] for a in ATTRIBUTES},
-            "njudgements_constructiveness_expt": [5.0] * 4,
-            "njudgements_toxicity_expt": [5.0] * 4,
-        }
-    )
-    ids = [[101, i, 102] for i in range(4)]
-    task = c3_task(c3, ids, FinetuneConfig(c3_max_words=60, c3_soft=True, c3_repeat=2))
-    assert [x[1] for x in task.ids] == [0, 2, 3, 0, 2, 3]  # the 80-word comment is left out, twice over
-    # the crowd's mean where there is one, the majority label where it is missing
-    assert task.targets[:3, 0].tolist() == pytest.approx([0.6, 0.4, 0.0])
-    hard = c3_task(c3, ids, FinetuneConfig(c3_max_words=None, c3_soft=False, c3_repeat=1))
-    assert len(hard.ids) == 4 and hard.targets[:, 0].tolist() == [1.0, 1.0, 0.0, 0.0]
-
-
-def test_length_balance_takes_the_label_out_of_the_band() -> None:
-    from models.tone_stage import BALANCE_CAP, length_balance_weights
-
-    rng = np.random.default_rng(0)
-    words = rng.integers(1, 60, size=4000)
-    target = (rng.random(4000) < np.clip(words / 60.0, 0.05, 0.95)).astype(float)  # longer: more often 1
-    share = target.mean()
-    band = np.digitize(words, [10, 20, 30, 40, 50])
-
-    def weighted_shares(w: np.ndarray) -> list[float]:
-        pos, neg = target * w[:, 0], (1 - target) * w[:, 1]
-        return [float(pos[band == b].sum() / (pos[band == b].sum() + neg[band == b].sum())) for b in range(6)]
-
-    raw = weighted_shares(np.ones((4000, 2)))
-    assert raw[0] < 0.15 and raw[5] > 0.8  # the band predicts the label
-    full = length_balance_weights(words, target, 1.0)
-    assert weighted_shares(full) == pytest.approx([share] * 6, abs=1e-6)  # no cap reached here
-    assert float((target * full[:, 0] + (1 - target) * full[:, 1]).mean()) == pytest.approx(1.0)
-    half = weighted_shares(length_balance_weights(words, target, 0.5))
-    assert raw[0] < half[0] < share < half[5] < raw[5]
-    assert np.all(length_balance_weights(words, target, 0.0) == 1.0)
-    # a band with almost no positives: the weight stops at the cap (before normalising)
-    rare = np.where(band == 0, 0.0, target)
-    rare[np.flatnonzero(band == 0)[0]] = 1.0
-    w = length_balance_weights(words, rare, 1.0)
-    n0 = int((band == 0).sum())
-    neg_weight = (1 - rare.mean()) * n0 / (n0 - 1)  # the uncapped weight of the band's negatives
-    assert w[band == 0, 0].max() / w[band == 0, 1].max() == pytest.approx(BALANCE_CAP / neg_weight, rel=1e-5)
-
-
-def test_c3_task_carries_the_balance_weights_for_every_repeat() -> None:
-    import pandas as pd
-
-    from models.tone import ATTRIBUTES
-    from models.tone_finetune import FinetuneConfig
-    from models.tone_stage import c3_task
-
-    texts = ["a b", "a b c", " ".join(["w"] * 45), " ".join(["w"] * 47), " ".join(["w"] * 80)]
-    c3 = pd.DataFrame(
-        {
-            "comment_text": texts,
-            "y": [0, 1, 1, 0, 1],
-            "constructive": [0.0, 1.0, 1.0, 0.0, 1.0],
-            **{f"n_{a}": [0] * 5 for a in ATTRIBUTES},
-            "njudgements_constructiveness_expt": [5.0] * 5,
-            "njudgements_toxicity_expt": [5.0] * 5,
-        }
-    )
-    ids = [[101, i, 102] for i in range(5)]
-    assert c3_task(c3, ids, FinetuneConfig()).balance is None  # off by default
-    task = c3_task(c3, ids, FinetuneConfig(c3_balance=1.0, c3_repeat=2))
-    assert task.balance is not None and task.balance.shape == (8, 2)
-    assert np.array_equal(task.balance[:4], task.balance[4:])
-    # each band already holds one of each, at the overall share of 1/2: nothing to reweight
-    assert task.balance == pytest.approx(np.ones((8, 2)))
-
-
-def test_length_calibration_is_fitted_out_of_fold_and_recovers_the_length_effect() -> None:
-    from models.tone import Calibration, length_feature
-    from models.train_tone import crossfit_calibrated, fit_calibration
-
-    rng = np.random.default_rng(0)
-    n = 600
-    words = rng.integers(3, 120, size=n)
-    texts = [" ".join(["w"] * int(k)) for k in words]
-    content = rng.normal(size=n)
-    y = (content + 1.5 * (np.log1p(words) - 3.5) + rng.normal(scale=0.5, size=n) > 0).astype(int)
-    p_head = 1 / (1 + np.exp(-content))  # the head sees content only
-    cal = fit_calibration(y, p_head, texts)
-    assert cal is not None and cal["coef_length"] > 1.0 and cal["coef_logit"] > 1.0
-    fitted = Calibration(**cal).apply(p_head, texts)
-    oof = crossfit_calibrated(y, p_head, texts)
-    assert oof.shape == (n,) and not np.allclose(oof, fitted)
-    assert np.corrcoef(oof, fitted)[0, 1] > 0.95  # same model, other folds
-    # longer text, same head probability: more constructive
-    a, b = Calibration(**cal).apply(np.array([0.5, 0.5]), ["w " * 5, "w " * 50])
-    assert b > a
-    np.testing.assert_allclose(length_feature(["", "a b", "w " * 500]), np.log1p([0, 2, 200]))
-    # too little data: no calibration, probabilities unchanged
-    assert fit_calibration(y[:10], p_head[:10], texts[:10]) is None
-    np.testing.assert_array_equal(crossfit_calibrated(y[:10], p_head[:10], texts[:10]), p_head[:10])
-
-
 def test_scoring_applies_the_stored_calibration(
     tiny_encoder_dir: Path, tiny_heads: Path, tmp_path: Path
 ) -> None:
@@ -263,7 +104,6 @@ def test_scoring_applies_the_stored_calibration(
 
 def test_calibration_can_combine_other_heads() -> None:
     from models.tone import Calibration
-    from models.train_tone import fit_calibration
 
     cal = Calibration.from_meta({"coef_logit": 1.0, "coef_heads": {"abusive": 2.0}, "intercept": 0.5})
     p, abusive = np.array([0.5, 0.8]), np.array([0.5, 0.9])
@@ -275,60 +115,28 @@ def test_calibration_can_combine_other_heads() -> None:
     np.testing.assert_allclose(cal.apply(p, ["a", "b"], {"abusive": abusive}), expected)
     with pytest.raises(ValueError, match="abusive"):
         cal.apply(p, ["a", "b"], {})
-    # an informative second head gets a positive weight, an uninformative one about none
-    rng = np.random.default_rng(1)
-    n = 800
-    signal, noise = rng.normal(size=n), rng.normal(size=n)
-    y = (signal + rng.normal(scale=0.7, size=n) > 0).astype(int)
-    head = 1 / (1 + np.exp(-(0.5 * signal + rng.normal(size=n))))
-    fitted = fit_calibration(
-        y,
-        head,
-        ["x"] * n,
-        length=False,
-        others={"abusive": 1 / (1 + np.exp(-signal)), "sarcastic": 1 / (1 + np.exp(-noise))},
-    )
-    assert fitted is not None and "coef_length" not in fitted
-    assert fitted["coef_heads"]["abusive"] > 1.0 and abs(fitted["coef_heads"]["sarcastic"]) < 0.3
 
 
-# --------------------------------------------------------------------------------------------- label noise
+def test_length_feature_is_capped() -> None:
+    from models.tone import length_feature
+
+    np.testing.assert_allclose(length_feature(["", "a b", "w " * 500]), np.log1p([0, 2, 200]))
 
 
-def test_label_noise_ceiling_reflects_how_split_the_votes_are() -> None:
-    from models.tone_data import label_noise_ceiling
+def test_lexical_head_loads_and_scores(tmp_path: Path) -> None:
+    from safetensors.numpy import save_file
 
-    rng = np.random.default_rng(0)
-    judges = np.full(400, 5.0)
-    # unanimous panels: the labels are almost certainly what any annotator would say
-    votes = np.where(rng.random(400) < 0.4, 5.0, 0.0)
-    clear = label_noise_ceiling(votes, judges, (votes > 2.5).astype(int))
-    assert clear["mean"] > 0.97
-    # 3-to-2 panels: the true rate is near one half, so even an oracle often disagrees with the majority
-    votes = np.where(rng.random(400) < 0.5, 3.0, 2.0)
-    split = label_noise_ceiling(votes, judges, (votes > 2.5).astype(int))
-    assert split["mean"] < 0.8
-    assert split["p05"] <= split["mean"] <= split["p95"]
-    f1_only = label_noise_ceiling(votes, judges, (votes > 2.5).astype(int), metric="f1")
-    assert 0.0 < f1_only["mean"] < 0.85
-    # deterministic for a seed
-    assert label_noise_ceiling(votes, judges, (votes > 2.5).astype(int)) == split
-    with pytest.raises(ValueError, match="votes <= judges"):
-        label_noise_ceiling(np.array([6.0]), np.array([5.0]), np.array([1]))
+    from models.tone_lexical import N_FEATURES, LexicalHead, hashed_counts
 
-
-def test_pairwise_loss_rewards_the_crowd_order_and_skips_unlabelled() -> None:
-    import torch
-
-    from models.tone_finetune import pairwise_loss
-
-    targets = torch.tensor([0.0, 0.4, 1.0, float("nan")])
-    right = pairwise_loss(torch.tensor([-2.0, 0.0, 2.0, 9.0]), targets)
-    wrong = pairwise_loss(torch.tensor([2.0, 0.0, -2.0, -9.0]), targets)
-    assert float(right) < 0.2 < float(wrong)
-    # the unlabelled text's score does not matter
-    assert float(pairwise_loss(torch.tensor([-2.0, 0.0, 2.0, -9.0]), targets)) == pytest.approx(float(right))
-    # targets within the margin make no pair; the loss is 0 but still part of the graph
-    flat = torch.tensor([0.5, 0.6], requires_grad=True)
-    none = pairwise_loss(flat, torch.tensor([0.2, 0.3]))
-    assert float(none.detach()) == 0.0 and none.requires_grad
+    idf = np.ones(N_FEATURES, dtype=np.float16)
+    coef = np.zeros(N_FEATURES, dtype=np.float16)
+    coef[hashed_counts(["nurses"]).indices] = 4.0  # "nurses" alone pushes the head up
+    save_file({"constructive.idf": idf, "constructive.coef": coef}, str(tmp_path / "lex.safetensors"))
+    meta = {"blend": {"constructive": 0.2}, "intercept": {"constructive": -1.0}, "n_features": N_FEATURES}
+    head = LexicalHead.load(tmp_path / "lex.safetensors", meta)
+    assert head.blend == {"constructive": 0.2}
+    p = head.probabilities(["fund the nurses", "shut up"])
+    assert p.shape == (2, 1) and p[0, 0] > 0.5 > p[1, 0]
+    assert head.probabilities([]).shape == (0, 1)
+    with pytest.raises(ValueError, match="hashed features"):
+        LexicalHead.load(tmp_path / "lex.safetensors", {**meta, "n_features": 1024})

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
+from typing import Any
 
 import pandas as pd
 
+from flows.analysis import voice_params
 from models.voices import VoiceParams, constructive_voices
+from warehouse.settings import Settings
+
+
+def params(**changes: Any) -> VoiceParams:
+    """The configured defaults (settings), with a test's changes."""
+    return replace(voice_params(Settings()), **changes)
 
 
 def conversation() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int | None]]:
@@ -39,30 +47,32 @@ def conversation() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int | None]]:
 
 def test_bridging_beats_popularity_and_hostility_never_ranks() -> None:
     posts, inter, camps = conversation()
-    ranked = constructive_voices(posts, inter, camps, VoiceParams(), {0: "A", 1: "B", 2: "C"})
+    ranked = constructive_voices(posts, inter, camps, params(), {0: "A", 1: "B", 2: "C"})
     order = list(ranked["account_id"])
     assert order[0] == "bridger"
     assert order.index("leader") < order.index("troll")
     assert order.index("troll") > len(order) - 5
     top = ranked.iloc[0]
-    assert set(json.loads(top["camps_reached"])) == {"0", "1", "2"}
+    assert set(top["camps_reached"]) == {0, 1, 2}
     assert "A (" in top["reasons"] and "B (" in top["reasons"]
-    assert json.loads(top["example_posts"])[0].startswith("bridger-")
+    assert top["example_posts"][0].startswith("bridger-")
     assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
 
 
 def test_few_posts_are_shrunk_towards_the_mean_and_min_posts_applies() -> None:
     posts, inter, camps = conversation()
     lucky = pd.DataFrame([("lucky-0", "lucky", None, 1.0, 0.0)], columns=posts.columns)
-    ranked = constructive_voices(pd.concat([posts, lucky]), inter, camps, VoiceParams(min_posts=1))
+    ranked = constructive_voices(pd.concat([posts, lucky]), inter, camps, params(min_posts=1))
     row = ranked.set_index("account_id").loc["lucky"]
     assert row["constructiveness"] < 0.8  # one perfect post is not a track record
-    assert "lucky" not in set(constructive_voices(pd.concat([posts, lucky]), inter, camps)["account_id"])
+    assert "lucky" not in set(
+        constructive_voices(pd.concat([posts, lucky]), inter, camps, params())["account_id"]
+    )
 
 
 def test_no_scored_posts_gives_an_empty_ranking() -> None:
     posts, inter, camps = conversation()
-    empty = constructive_voices(posts.head(0), inter, camps)
+    empty = constructive_voices(posts.head(0), inter, camps, params())
     assert empty.empty and "reasons" in empty.columns
 
 
@@ -77,8 +87,8 @@ def test_mentions_are_visibility_not_engagement() -> None:
     )
     camps = {**camps, "newsdesk": 0}
     both = (pd.concat([posts, post_rows]), pd.concat([inter, tags]))
-    quiet = constructive_voices(*both, camps).set_index("account_id")
-    loud = constructive_voices(*both, camps, VoiceParams(mention_weight=1.0)).set_index("account_id")
+    quiet = constructive_voices(*both, camps, params()).set_index("account_id")
+    loud = constructive_voices(*both, camps, params(mention_weight=1.0)).set_index("account_id")
     assert quiet.loc["newsdesk", "bridging"] == 0.0
     assert loud.loc["newsdesk", "bridging"] > 0.5
     assert quiet.loc["bridger", "rank"] == 1
@@ -86,9 +96,9 @@ def test_mentions_are_visibility_not_engagement() -> None:
 
 def test_roles_are_shown_but_never_scored() -> None:
     posts, inter, camps = conversation()
-    plain = constructive_voices(posts, inter, camps)
+    plain = constructive_voices(posts, inter, camps, params())
     roles = {"bridger": ("gp", "GP partner"), "troll": ("journalist", "reporter")}
-    labelled = constructive_voices(posts, inter, camps, roles=roles)
+    labelled = constructive_voices(posts, inter, camps, params(), roles=roles)
     assert list(plain["account_id"]) == list(labelled["account_id"])
     row = labelled.set_index("account_id").loc["bridger"]
     assert (row["role"], row["role_evidence"]) == ("gp", "GP partner")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
 
+from flows.options import RunOptions
 from flows.pipeline import ingest
 from warehouse.store import Warehouse
 
@@ -20,16 +22,20 @@ IMPORTS = Path(__file__).resolve().parents[2] / "fixtures" / "imports"
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def overrides(tmp_path: Path, **extra: Any) -> dict[str, Any]:
-    return {
-        "data_dir": str(tmp_path),
-        "source_backoff_seconds": 0,
-        "ingest_task_retry_delays": [0],
-        "mastodon_instances": ["mastodon.social"],
-        "mastodon_page_size": 3,
-        "x_page_size": 10,
-        **extra,
-    }
+@pytest.fixture
+def configure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., RunOptions]:
+    """Options for a run into `tmp_path`; settings (waits, page sizes, tokens, caps) go where an
+    operator puts them, in the environment."""
+
+    def options(**settings: Any) -> RunOptions:
+        fast = {"source_backoff_seconds": 0, "ingest_task_retry_delays": [0], "mastodon_page_size": 3}
+        for name, value in {**fast, "x_page_size": 10, **settings}.items():
+            monkeypatch.setenv(
+                f"COMMONGROUND_{name.upper()}", value if isinstance(value, str) else json.dumps(value)
+            )
+        return RunOptions(data_dir=tmp_path, mastodon_instances=["mastodon.social"])
+
+    return options
 
 
 def runs(tmp_path: Path) -> list[dict[str, Any]]:
@@ -40,12 +46,12 @@ def runs(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 def test_two_runs_of_the_mastodon_flow_count_every_post_read(
-    tmp_path: Path, http: responses.RequestsMock
+    configure: Callable[..., RunOptions], tmp_path: Path, http: responses.RequestsMock
 ) -> None:
     fake = FakeMastodon("mastodon.social", [mastodon_status(i, minutes=i) for i in range(1, 8)]).install(http)
-    first = ingest(overrides(tmp_path), source="mastodon", queries=["NHS"])
+    first = ingest(configure(), source="mastodon", queries=["NHS"])
     fake.statuses.append(mastodon_status(8, minutes=8))
-    second = ingest(overrides(tmp_path), source="mastodon", queries=["NHS"])
+    second = ingest(configure(), source="mastodon", queries=["NHS"])
     assert (first["read"], first["posts_stored"]) == (7, 7)
     assert (second["read"], second["posts_stored"]) == (1, 1)
     recorded = runs(tmp_path)
@@ -55,13 +61,11 @@ def test_two_runs_of_the_mastodon_flow_count_every_post_read(
 
 
 def test_a_transient_failure_is_retried_by_prefect_but_a_bad_request_is_not(
-    tmp_path: Path, http: responses.RequestsMock
+    configure: Callable[..., RunOptions], tmp_path: Path, http: responses.RequestsMock
 ) -> None:
     fake = FakeMastodon("mastodon.social", [mastodon_status(1)]).install(http)
     fake.fail_next(502, "<html>Bad Gateway</html>")
-    counts = ingest(
-        overrides(tmp_path, source_attempts=1, ingest_task_retries=1), source="mastodon", queries=["NHS"]
-    )
+    counts = ingest(configure(source_attempts=1, ingest_task_retries=1), source="mastodon", queries=["NHS"])
     assert counts["posts_stored"] == 1
     assert len(fake.requests) == 3  # the 502, then the retried task: one page and the empty one after it
 
@@ -71,7 +75,7 @@ def test_a_transient_failure_is_retried_by_prefect_but_a_bad_request_is_not(
     )
     with pytest.raises(Exception, match="400"):
         ingest(
-            overrides(tmp_path, x_bearer_token="x-test-token", ingest_task_retries=2),
+            configure(x_bearer_token="x-test-token", ingest_task_retries=2),
             source="x",
             queries=["NHS"],
         )
@@ -80,23 +84,24 @@ def test_a_transient_failure_is_retried_by_prefect_but_a_bad_request_is_not(
 
 
 def test_the_x_read_caps_per_run_and_per_month_stop_the_run_and_say_so(
-    tmp_path: Path, http: responses.RequestsMock
+    configure: Callable[..., RunOptions], tmp_path: Path, http: responses.RequestsMock
 ) -> None:
     fake = FakeX([tweet(100 + i) for i in range(40)]).install(http)
     caps = {"x_bearer_token": "x-test-token", "x_max_reads_per_run": 25, "x_max_reads_per_month": 35}
-    first = ingest(overrides(tmp_path, **caps), source="x", queries=["NHS", "GP"])
+    first = ingest(configure(**caps), source="x", queries=["NHS", "GP"])
     assert first["read"] == 20  # two pages of 10 for #NHS; 5 left is below one page, so #GP reads nothing
     assert first["x_read_cap_reached"]
     assert [n.split(":")[0] for n in first["notices"]] == ["x #NHS", "x #GP"]
     assert len(fake.requests) == 2
 
-    second = ingest(overrides(tmp_path, **caps), source="x", queries=["GP"])
+    second = ingest(configure(**caps), source="x", queries=["GP"])
     assert second["read"] == 10  # 15 left this month: one page of 10
     assert second["x_read_cap_reached"]
     assert [r["read"] for r in runs(tmp_path)] == [20, 10]
 
 
 def test_no_token_or_password_reaches_the_logs_or_the_runs_table(
+    configure: Callable[..., RunOptions],
     tmp_path: Path,
     http: responses.RequestsMock,
     bluesky: FakeBluesky,
@@ -115,7 +120,7 @@ def test_no_token_or_password_reaches_the_logs_or_the_runs_table(
     bluesky.posts = [post_view("3lb0001")]
     caplog.set_level(logging.DEBUG)
     for name in ("mastodon", "x", "bluesky"):
-        counts = ingest(overrides(tmp_path, **secrets), source=name, queries=["NHS"])
+        counts = ingest(configure(**secrets), source=name, queries=["NHS"])
         assert counts["posts_stored"] == 1
     assert x.requests[0]["auth"] == "Bearer xbearer-SECRET-0001"  # it was used…
     logged = "\n".join(record.getMessage() for record in caplog.records)

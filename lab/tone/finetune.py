@@ -1,14 +1,12 @@
 """Fine-tune the tone encoder end to end: one MiniLM, one linear layer of heads, several tasks.
 
-Used by ``python -m models.train_tone``; no I/O beyond what its caller passes in and the checkpoint
+Used by ``python -m lab.tone.train``; no I/O beyond what its caller passes in and the checkpoint
 directory it is given.
 
 * Tasks, one batch at a time, interleaved at random in proportion to their sizes:
-  ``c3`` (constructive binary label + soft attribute targets, the share of annotators who ticked each
-  characteristic) and ``tweets`` (hostile, TweetEval offensive).
-* The C3 length trap: comments longer than the training window are cut to a random window of
-  ``c3_window`` tokens each epoch, so a window of a long constructive comment looks like a post and the
-  head has to learn the content, not the length.
+  ``c3`` (constructive, the crowd's mean score, + soft attribute targets, the share of annotators who
+  ticked each characteristic) and ``tweets`` (hostile, TweetEval offensive).
+* A text longer than its task's window is cut to a random window of that many tokens each epoch.
 * The word-embedding matrix stays frozen (it is half of MiniLM's parameters); everything above it is
   trained, and only that part ships (``tone_encoder.safetensors``), overlaid on the packaged MiniLM.
 """
@@ -35,12 +33,6 @@ class TaskData:
     ids: list[list[int]]
     targets: np.ndarray  # [n, n_heads] float32, NaN = not supervised
     window: int
-    # A text longer than ``window`` is cut to a random width in [min_window, window]: were every cut
-    # exactly ``window`` tokens long, "exactly window tokens" would become the new length shortcut.
-    min_window: int | None = None
-    # [n, 2]: weights of the positive and the negative part of the first head's loss per example
-    # (length-balanced sampling, see ``models.tone_stage.length_balance_weights``); None = 1 and 1.
-    balance: np.ndarray | None = None
 
 
 @dataclass
@@ -55,21 +47,11 @@ class FinetuneConfig:
     threads: int | None = 2
     attr_weight: float = 0.1  # loss weight of each attribute head relative to constructive / hostile
     log_every: int = 50
-    # C3 (see models.tone_stage): train the constructive head on comments under ``c3_max_words`` words
-    # (None: all, longer ones cut to windows), on the crowd's mean score (``c3_soft``) instead of the
-    # majority label, each comment ``c3_repeat`` times per epoch.
+    # C3 (see lab.tone.stage): train the constructive head on comments under ``c3_max_words`` words
+    # (None: all, longer ones cut to windows), on the crowd's mean score, each comment ``c3_repeat``
+    # times per epoch.
     c3_max_words: int | None = 60
-    c3_soft: bool = True
     c3_repeat: int = 2
-    c3_min_window: int | None = None
-    # Weight of a ranking loss on the constructive head within each batch (0: off). Batches hold texts of
-    # similar length, so ranking a batch's comments by their crowd score has to use the content: length
-    # cannot separate them. See :func:`pairwise_loss`.
-    pair_weight: float = 0.0
-    # Length-balanced sampling of C3 (0: off, 1: full): within each 10-word band the constructive and
-    # non-constructive loss mass is reweighted towards the overall share, raised to this power, so that
-    # the band (the length) stops telling the head the answer. See ``tone_stage.length_balance_weights``.
-    c3_balance: float = 0.0
 
 
 def window(ids: Sequence[int], width: int, rng: random.Random | None) -> list[int]:
@@ -81,12 +63,6 @@ def window(ids: Sequence[int], width: int, rng: random.Random | None) -> list[in
     keep = width - 2
     start = rng.randint(0, len(body) - keep) if rng is not None else 0
     return [ids[0], *body[start : start + keep], ids[-1]]
-
-
-def _width(task: TaskData, n_tokens: int, rng: random.Random) -> int:
-    if task.min_window is None or n_tokens <= task.window:
-        return task.window
-    return rng.randint(task.min_window, task.window)
 
 
 def bucketed_batches(task: TaskData, batch_size: int, rng: random.Random, pool: int = 50) -> list[list[int]]:
@@ -131,19 +107,62 @@ def predict(net: Any, ids: Sequence[Sequence[int]], pad_id: int, batch_size: int
     return out
 
 
-def pairwise_loss(logits: Any, targets: Any, margin: float = 0.15) -> Any:
-    """Ranking loss of one head over a batch: for every pair whose soft targets differ by more than
-    ``margin``, ``softplus(-(s_hi - s_lo))`` weighted by the difference of the targets; NaN targets take
-    no part. Returns a scalar tensor (0 when the batch has no such pair)."""
+def _optimizer(net: Any, config: FinetuneConfig) -> Any:
+    """AdamW over everything but the frozen word embeddings; no weight decay on biases and norms."""
     import torch
 
-    known = ~torch.isnan(targets)
-    s, t = logits[known], targets[known]
-    diff = t[:, None] - t[None, :]
-    weight = diff.clamp(min=0.0) * (diff > margin).float()
-    if float(weight.sum().detach()) == 0.0:
-        return logits.sum() * 0.0
-    return (torch.nn.functional.softplus(-(s[:, None] - s[None, :])) * weight).sum() / weight.sum()
+    for name, p in net.encoder.named_parameters():
+        p.requires_grad = not name.startswith(FROZEN_PREFIX)
+    enc_params = [p for n, p in net.encoder.named_parameters() if p.requires_grad]
+    no_decay = [p for n, p in net.encoder.named_parameters() if p.requires_grad and p.ndim == 1]
+    decay = [p for p in enc_params if p.ndim > 1]
+    return torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": config.weight_decay, "lr": config.lr},
+            {"params": no_decay, "weight_decay": 0.0, "lr": config.lr},
+            {"params": list(net.heads.parameters()), "weight_decay": 0.0, "lr": config.head_lr},
+        ]
+    )
+
+
+def _warmup_then_linear_decay(total: int, warmup: float) -> Callable[[int], float]:
+    warm = max(1, int(total * warmup))
+
+    def lr_factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return max(0.0, (total - step) / max(1, total - warm))
+
+    return lr_factor
+
+
+def _epoch_plan(
+    tasks: Sequence[TaskData], batch_size: int, rng: random.Random
+) -> list[tuple[int, list[int]]]:
+    """(task index, example indices) for every batch of one epoch, tasks interleaved at random."""
+    plan: list[tuple[int, list[int]]] = []
+    for ti, t in enumerate(tasks):
+        plan += [(ti, b) for b in bucketed_batches(t, batch_size, rng)]
+    rng.shuffle(plan)
+    return plan
+
+
+def _batch_loss(
+    net: Any, task: TaskData, idx: list[int], pad_id: int, head_weights: Any, rng: random.Random
+) -> Any:
+    """Weighted binary cross-entropy over the heads each example has a label for, per labelled example."""
+    import torch
+
+    seqs = [window(task.ids[i], task.window, rng) for i in idx]
+    input_ids, mask = pad_batch(seqs, pad_id)
+    target = torch.tensor(task.targets[idx], dtype=torch.float32)
+    known = ~torch.isnan(target)
+    logits = net(input_ids, mask)
+    loss_el = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, torch.nan_to_num(target, nan=0.0), reduction="none"
+    )
+    weights = known.float() * head_weights
+    return (loss_el * weights).sum() / known.any(dim=1).float().sum().clamp(min=1.0)
 
 
 def finetune(
@@ -163,63 +182,23 @@ def finetune(
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
-    for name, p in net.encoder.named_parameters():
-        p.requires_grad = not name.startswith(FROZEN_PREFIX)
-    enc_params = [p for n, p in net.encoder.named_parameters() if p.requires_grad]
-    no_decay = [p for n, p in net.encoder.named_parameters() if p.requires_grad and p.ndim == 1]
-    decay = [p for p in enc_params if p.ndim > 1]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": config.weight_decay, "lr": config.lr},
-            {"params": no_decay, "weight_decay": 0.0, "lr": config.lr},
-            {"params": list(net.heads.parameters()), "weight_decay": 0.0, "lr": config.head_lr},
-        ]
-    )
+    optimizer = _optimizer(net, config)
     steps_per_epoch = sum(math.ceil(len(t.ids) / config.batch_size) for t in tasks)
     total = max(1, round(steps_per_epoch * config.epochs))
-    warm = max(1, int(total * config.warmup))
-
-    def lr_factor(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        return max(0.0, (total - step) / max(1, total - warm))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_then_linear_decay(total, config.warmup))
     hw = torch.tensor(head_weights, dtype=torch.float32)
+    trained = [p for p in net.parameters() if p.requires_grad]
     step, epoch, t0 = 0, 0, time.perf_counter()
     running: list[float] = []
     while step < total:
         epoch += 1
-        plan: list[tuple[int, list[int]]] = []
-        for ti, t in enumerate(tasks):
-            plan += [(ti, b) for b in bucketed_batches(t, config.batch_size, rng)]
-        rng.shuffle(plan)
+        plan = _epoch_plan(tasks, config.batch_size, rng)
         net.train()
-        for ti, idx in plan:
-            if step >= total:
-                break
-            task = tasks[ti]
-            seqs = [window(task.ids[i], _width(task, len(task.ids[i]), rng), rng) for i in idx]
-            input_ids, mask = pad_batch(seqs, pad_id)
-            target = torch.tensor(task.targets[idx], dtype=torch.float32)
-            known = ~torch.isnan(target)
-            logits = net(input_ids, mask)
-            loss_el = torch.nn.functional.binary_cross_entropy_with_logits(
-                logits, torch.nan_to_num(target, nan=0.0), reduction="none"
-            )
-            if task.balance is not None:
-                bw = torch.tensor(task.balance[idx], dtype=torch.float32)
-                t0_, z0 = torch.nan_to_num(target[:, 0], nan=0.0), logits[:, 0]
-                first = bw[:, 0] * t0_ * torch.nn.functional.softplus(-z0)
-                first = first + bw[:, 1] * (1.0 - t0_) * torch.nn.functional.softplus(z0)
-                loss_el = torch.cat([first[:, None], loss_el[:, 1:]], dim=1)
-            weights = known.float() * hw
-            loss = (loss_el * weights).sum() / known.any(dim=1).float().sum().clamp(min=1.0)
-            if config.pair_weight > 0 and bool(known[:, 0].any()):
-                loss = loss + config.pair_weight * pairwise_loss(logits[:, 0], target[:, 0])
+        for ti, idx in plan[: total - step]:  # the last epoch may stop part-way
+            loss = _batch_loss(net, tasks[ti], idx, pad_id, hw, rng)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for p in net.parameters() if p.requires_grad], 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
             scheduler.step()
             step += 1

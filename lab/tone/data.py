@@ -1,15 +1,14 @@
 """Labelled data for the tone model and the metrics it is judged by (shared by training and `commonground eval`).
 
-Datasets are read (never copied) from a directory: ``--datasets``, else ``$COMMONGROUND_DATASETS_DIR``,
-else ``../shared/datasets`` next to the repository. The C3 validation split is our own stratified 20% of
-the shared C3 file (``random_state=1``); TweetEval's validation split is its shipped file.
+Datasets are read (never copied) from the directory the caller passes in (its default is the one
+``Settings.datasets_dir``). The C3 validation split is our own stratified 20% of the shared C3 file
+(``random_state=1``); TweetEval's validation split is its shipped file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.tone import ATTRIBUTES, prepare_text
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
-# The bundled sample conversation, whose posts carry a planted tone (data/sample/truth.json).
-SAMPLE_DIR = REPO_ROOT / "data" / "sample"
+from models.tone_base import ATTRIBUTES, prepare_text
+from warehouse.settings import SAMPLE_DIR  # the sample conversation; its posts carry a planted tone
 
 C3_FILE = "c3_constructive_train.csv"
 TWEETEVAL_TRAIN = "tweeteval_offensive_train.csv"
@@ -36,8 +31,8 @@ ATTR_COLUMNS = (
 )
 
 
-def datasets_dir(arg: str | None) -> Path:
-    path = Path(arg or os.environ.get("COMMONGROUND_DATASETS_DIR") or DEFAULT_DATASETS)
+def datasets_dir(path: Path) -> Path:
+    """``path`` when it holds the labelled data; else an exit that says how to point at it."""
     if not (path / C3_FILE).is_file():
         raise SystemExit(
             f"No {C3_FILE} in {path}: pass --datasets DIR or set COMMONGROUND_DATASETS_DIR "

@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flows.analysis import voice_params
 from models.network import detect_camps, endorsement_graph, leiden, polarization
 from models.network_tone import hostility_across_camps
-from models.voices import VoiceParams, constructive_voices
+from models.voices import constructive_voices
+from warehouse.settings import Settings
 
 FULL = {"n_accounts": 100_000, "n_interactions": 1_000_000, "n_rewirings": 5}
 QUICK = {"n_accounts": 10_000, "n_interactions": 100_000, "n_rewirings": 3}
@@ -82,16 +84,19 @@ def analyse(conversation: dict[str, pd.DataFrame], *, n_rewirings: int, seed: in
     ]
     timings: dict[str, float] = {}
     start = time.perf_counter()
+    settings = Settings()
     camps = detect_camps(edges, seed=seed)
     timings["camps"] = time.perf_counter() - start
     start = time.perf_counter()
-    pol = polarization(edges, seed=seed, n_rewirings=n_rewirings)
+    pol = polarization(edges, seed=seed, n_rewirings=n_rewirings, hub_share=settings.rwc_hub_share)
     timings["polarization"] = time.perf_counter() - start
     start = time.perf_counter()
-    hostility = hostility_across_camps(interactions, camps.camp, seed=seed)
+    hostility = hostility_across_camps(
+        interactions, camps.camp, seed=seed, n_permutations=settings.hostility_permutations
+    )
     timings["hostility"] = time.perf_counter() - start
     start = time.perf_counter()
-    voices = constructive_voices(conversation["posts"], interactions, camps.camp, VoiceParams(top_n=50))
+    voices = constructive_voices(conversation["posts"], interactions, camps.camp, voice_params(settings))
     timings["voices"] = time.perf_counter() - start
     return {"camps": camps, "polarization": pol, "hostility": hostility, "voices": voices, "timings": timings}
 

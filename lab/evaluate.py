@@ -10,8 +10,8 @@ from typing import Any
 # Each evaluator: evaluate(datasets_dir: Path) -> list of rows with
 # task, dataset, metric, value and optionally reference (a published figure) and note.
 EVALUATORS: dict[str, str] = {
-    "tone": "flows.eval_tone",
-    "network": "flows.eval_network",
+    "tone": "lab.tone.evaluate",
+    "network": "lab.network.evaluate",
 }
 COLUMNS = ("task", "dataset", "metric", "value", "reference", "note")
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from flows.sample_conversation import (
+from flows.sources.jsonl import normalise_post
+from lab.sample.generate import (
     SampleConversation,
     dumps_jsonl,
     dumps_truth,
@@ -19,7 +20,6 @@ from flows.sample_conversation import (
     main,
     write_sample,
 )
-from flows.sources.jsonl import normalise_post
 from warehouse.records import Provenance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -297,6 +297,12 @@ def test_committed_sample_is_what_the_generator_makes(full: SampleConversation) 
     assert posts_path.read_bytes().decode("utf-8") == dumps_jsonl(full.posts)
     assert truth_path.read_text(encoding="utf-8") == dumps_truth(full.truth)
     assert json.loads(truth_path.read_text(encoding="utf-8"))["seed"] == 2026
+
+
+def test_write_sample_reproduces_the_committed_files_byte_for_byte(tmp_path: Path) -> None:
+    posts_path, truth_path = write_sample(tmp_path, seed=2026)
+    assert posts_path.read_bytes() == (SAMPLE_DIR / "conversation.jsonl").read_bytes()
+    assert truth_path.read_bytes() == (SAMPLE_DIR / "truth.json").read_bytes()
 
 
 def test_write_sample_and_cli(tmp_path: Path) -> None:

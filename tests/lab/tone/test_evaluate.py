@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.eval_tone import evaluate, sample_agreement
+from lab.tone.evaluate import evaluate, sample_agreement
 from models.tone import MiniLMTone
 
 

@@ -21,11 +21,13 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from flows.network_cli import read_edge_list
 from models.network import camp_modularity, detect_camps, endorsement_graph, polarization
+from warehouse.settings import Settings
 
 DATASET = "conover_2011_networks"
 PUBLISHED_MODULARITY = 0.48
 N_REWIRINGS = 10
 SEED = 42
+HUB_SHARE = Settings().rwc_hub_share
 
 
 def read_labels(path: Path) -> dict[str, str]:
@@ -81,7 +83,7 @@ def evaluate(datasets_dir: Path) -> list[dict[str, Any]]:
     labels = read_labels(folder / "retweet.nodes")
     camps = detect_camps(edges, seed=SEED)
     camps_seconds = time.perf_counter() - start
-    pol = polarization(edges, seed=SEED, n_rewirings=N_REWIRINGS)
+    pol = polarization(edges, seed=SEED, n_rewirings=N_REWIRINGS, hub_share=HUB_SHARE)
     seconds = time.perf_counter() - start
 
     name = "conover retweet"
@@ -119,7 +121,7 @@ def evaluate(datasets_dir: Path) -> list[dict[str, Any]]:
     row(name, "wall time, camps + polarization (s)", seconds, note=f"{N_REWIRINGS} rewirings")
 
     mention = read_edge_list(folder / "mention.edgelist").assign(kind="repost")
-    contrast = polarization(mention, seed=SEED, n_rewirings=N_REWIRINGS)
+    contrast = polarization(mention, seed=SEED, n_rewirings=N_REWIRINGS, hub_share=HUB_SHARE)
     row(
         "conover mention", "modularity excess over chance", contrast["excess"], 0.05, "all edges define camps"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.bench_tone import naive_probabilities, run, sample_texts
+from lab.tone.bench import naive_probabilities, run, sample_texts
 from models.tone import MiniLMTone
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import flows.bench_network as bench
+import lab.network.bench as bench
 
 
 def test_synthetic_conversation_is_seeded_and_shaped() -> None:

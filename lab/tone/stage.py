@@ -1,4 +1,4 @@
-"""The fine-tuning stage of ``python -m models.train_tone``: tasks from the labelled data, per-epoch checkpoints.
+"""The fine-tuning stage of ``python -m lab.tone.train``: tasks from the labelled data, per-epoch checkpoints.
 
 Each epoch writes ``epoch{N}.safetensors`` (the shipped parameters, float32) and ``epoch{N}_val.npz``
 (validation probabilities for C3 and TweetEval) under the work directory, outside the repository, so
@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.tone import ATTRIBUTES, build_tone_net
-from models.tone_data import word_counts
-from models.tone_finetune import FinetuneConfig, TaskData, finetune, predict, trained_state, window
+from lab.tone.data import SHORT_WORDS, word_counts
+from lab.tone.finetune import FinetuneConfig, TaskData, finetune, predict, trained_state, window
+from models.tone import build_tone_net
+from models.tone_base import ATTRIBUTES
 
 HEADS: tuple[str, ...] = ("constructive", "hostile", *ATTRIBUTES)
 C3_WINDOW = 96  # tokens: a comment under 60 words fits; a longer one is seen as a random window
@@ -45,12 +46,14 @@ def token_ids(tokenizer: Any, texts: list[str]) -> list[list[int]]:
     return [list(x) for x in tokenizer(texts, truncation=False, padding=False)["input_ids"]]
 
 
-def c3_targets(c3: pd.DataFrame, soft: bool = False) -> np.ndarray:
-    """[n, heads]: constructive (the majority label, or with ``soft`` the crowd's mean score), no hostile
-    label, attribute = share of annotators who ticked it."""
+def c3_targets(c3: pd.DataFrame) -> np.ndarray:
+    """[n, heads]: constructive = the crowd's mean score (the majority label where it is missing), no
+    hostile label, attribute = share of annotators who ticked it.
+
+    The mean score keeps the many 3-to-2 votes among short comments from counting as certain."""
     out = np.full((len(c3), len(HEADS)), np.nan, dtype=np.float32)
     out[:, 0] = c3["y"].to_numpy(dtype=np.float32)
-    if soft and "constructive" in c3:
+    if "constructive" in c3:
         mean = pd.to_numeric(c3["constructive"], errors="coerce").to_numpy(dtype=np.float32)
         out[:, 0] = np.where(np.isnan(mean), out[:, 0], np.clip(mean, 0.0, 1.0))
     for j, a in enumerate(ATTRIBUTES, start=2):
@@ -65,52 +68,35 @@ def tweet_targets(df: pd.DataFrame) -> np.ndarray:
     return out
 
 
-BALANCE_BANDS = (10, 20, 30, 40, 50)  # word-count band edges of length-balanced sampling
-BALANCE_CAP = 8.0  # no example's weight grows beyond this before normalising (few short positives)
-
-
-def length_balance_weights(words: np.ndarray, target: np.ndarray, strength: float) -> np.ndarray:
-    """``[n, 2]`` weights of the positive and negative part of each example's loss.
-
-    In C3 the share of constructive comments climbs from 2% under 10 words to 77% at 50-60, so the
-    band alone predicts the label. With ``strength`` 1 every band's weighted positive mass gets the
-    overall share (weights capped at ``BALANCE_CAP``): the band no longer predicts the label and only the
-    content can; 0 gives equal weights; in between, the weights are raised to that power. Normalised so
-    that the mean weighted example counts 1."""
-    target = np.asarray(target, dtype=np.float64)
-    out = np.ones((len(target), 2), dtype=np.float64)
-    if strength <= 0 or len(target) == 0:
-        return out.astype(np.float32)
-    band = np.digitize(np.asarray(words), BALANCE_BANDS)
-    share = float(target.mean())
-    for b in np.unique(band):
-        m = band == b
-        pos, neg, n = float(target[m].sum()), float((1.0 - target[m]).sum()), int(m.sum())
-        out[m, 0] = min(BALANCE_CAP, share * n / max(pos, 1e-6)) ** strength
-        out[m, 1] = min(BALANCE_CAP, (1.0 - share) * n / max(neg, 1e-6)) ** strength
-    out /= float((target * out[:, 0] + (1.0 - target) * out[:, 1]).mean())
-    return out.astype(np.float32)
-
-
 def c3_task(c3: pd.DataFrame, ids: list[list[int]], config: FinetuneConfig) -> TaskData:
-    """The C3 task as ``config`` asks: post-length comments only (``c3_max_words``), soft or hard
-    constructive targets, repeated ``c3_repeat`` times per epoch.
+    """The C3 task as ``config`` asks: post-length comments only (``c3_max_words``), repeated
+    ``c3_repeat`` times per epoch.
 
     Keeping to comments under 60 words is the answer to C3's length trap: 99% of longer comments are
     constructive, so they teach little beyond "long", while among short comments the head has to read
-    the content. The soft target (the share of annotators who called it constructive) keeps the many
-    3-to-2 votes among short comments from counting as certain."""
-    targets = c3_targets(c3, soft=config.c3_soft)
-    words = word_counts(c3["comment_text"])
+    the content."""
+    targets = c3_targets(c3)
     keep = np.arange(len(c3))
     if config.c3_max_words is not None:
-        keep = np.flatnonzero(words < config.c3_max_words)
-    balance = None
-    if config.c3_balance > 0:
-        balance = length_balance_weights(words[keep], targets[keep, 0], config.c3_balance)
-        balance = np.tile(balance, (max(1, int(config.c3_repeat)), 1))
+        keep = np.flatnonzero(word_counts(c3["comment_text"]) < config.c3_max_words)
     keep = np.tile(keep, max(1, int(config.c3_repeat)))
-    return TaskData("c3", [ids[i] for i in keep], targets[keep], C3_WINDOW, config.c3_min_window, balance)
+    return TaskData("c3", [ids[i] for i in keep], targets[keep], C3_WINDOW)
+
+
+def epoch_scores(data: Any, pc: np.ndarray, pt: np.ndarray) -> dict[str, float | None]:
+    """The encoder's validation scores at threshold 0.5 after an epoch (the card's per-epoch table)."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    yc, yt = data.c3_val["y"].to_numpy(), data.te_val["y"].to_numpy()
+    short = word_counts(data.c3_val["comment_text"]) < SHORT_WORDS
+    return {
+        "c3_auc": round(float(roc_auc_score(yc, pc[:, 0])), 4) if len(set(yc)) > 1 else None,
+        "c3_f1@0.5": round(float(f1_score(yc, pc[:, 0] >= 0.5)), 4),
+        "c3_short_macro_f1@0.5": round(
+            float(f1_score(yc[short], pc[short, 0] >= 0.5, average="macro", labels=[0, 1])), 4
+        ),
+        "tweets_macro_f1@0.5": round(float(f1_score(yt, pt[:, 1] >= 0.5, average="macro", labels=[0, 1])), 4),
+    }
 
 
 def run_stage(
@@ -152,26 +138,11 @@ def run_stage(
     history: list[dict[str, Any]] = []
 
     def on_epoch(epoch: int, model: Any) -> None:
-        from sklearn.metrics import f1_score, roc_auc_score
-
         pc = predict(model, c3_va, pad_id)
         pt = predict(model, te_va, pad_id)
         save_file(trained_state(model), str(work_dir / f"epoch{epoch}.safetensors"))
         np.savez(work_dir / f"epoch{epoch}_val.npz", c3=pc, tweets=pt)
-        yc, yt = data.c3_val["y"].to_numpy(), data.te_val["y"].to_numpy()
-        words = np.array([len(str(t).split()) for t in data.c3_val["comment_text"]])
-        short = words < 60
-        row = {
-            "epoch": epoch,
-            "c3_auc": round(float(roc_auc_score(yc, pc[:, 0])), 4) if len(set(yc)) > 1 else None,
-            "c3_f1@0.5": round(float(f1_score(yc, pc[:, 0] >= 0.5)), 4),
-            "c3_short_macro_f1@0.5": round(
-                float(f1_score(yc[short], pc[short, 0] >= 0.5, average="macro", labels=[0, 1])), 4
-            ),
-            "tweets_macro_f1@0.5": round(
-                float(f1_score(yt, pt[:, 1] >= 0.5, average="macro", labels=[0, 1])), 4
-            ),
-        }
+        row = {"epoch": epoch, **epoch_scores(data, pc, pt)}
         history.append(row)
         log(f"epoch {epoch}: {row}")
         (work_dir / "history.json").write_text(json.dumps(history, indent=1))

@@ -18,13 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from models.tone import MiniLMTone, prepare_text
+from models.tone import MiniLMTone
+from models.tone_base import prepare_text
+from warehouse.settings import SAMPLE_CONVERSATION
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "conversation.jsonl"
 NAIVE_BATCH = 32
 
 
-def sample_texts(path: Path = SAMPLE) -> list[str]:
+def sample_texts(path: Path = SAMPLE_CONVERSATION) -> list[str]:
     with path.open(encoding="utf-8") as handle:
         return [str(json.loads(line).get("text") or "") for line in handle if line.strip()]
 

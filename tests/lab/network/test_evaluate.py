@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.eval_network import DATASET, agreement, evaluate, read_labels
+from lab.network.evaluate import DATASET, agreement, evaluate, read_labels
 
 
 def write_conover(folder: Path, n: int = 120, seed: int = 5) -> None:

@@ -7,8 +7,8 @@ import importlib
 # Each benchmark module has run(quick: bool) -> list[str]: the lines to print, including
 # `ratio: N` lines that compare against a baseline measured in the same run.
 BENCHMARKS: dict[str, str] = {
-    "tone": "flows.bench_tone",
-    "network": "flows.bench_network",
+    "tone": "lab.tone.bench",
+    "network": "lab.network.bench",
 }
 
 

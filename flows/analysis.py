@@ -1,0 +1,157 @@
+"""One analysis of one time window: camps, profiles, polarization, hostility across camps and voices.
+
+Stages hand each other typed values: `run_analysis` returns an `Analysis`, `analyse_window` writes it
+and returns a `WindowSummary`. The parameters come from the one Settings object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from models.network import Camps, detect_camps, polarization
+from models.network_tone import hostility_across_camps
+from models.profiles import camp_profiles
+from models.roles import ROLES, stakeholder_roles
+from models.voices import VoiceParams, constructive_voices
+from warehouse.settings import Settings
+from warehouse.store import Warehouse
+
+BASELINE_FIELDS = ("value", "baseline_mean", "baseline_std", "z")
+
+
+def voice_params(settings: Settings) -> VoiceParams:
+    return VoiceParams(
+        prior_weight=settings.voices_prior_weight,
+        min_posts=settings.voices_min_posts,
+        reach_floor=settings.voices_reach_floor,
+        volume_scale=settings.voices_volume_scale,
+        mention_weight=settings.voices_mention_weight,
+        made_weight=settings.voices_made_weight,
+        top_n=settings.voices_top_n,
+    )
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the analysis found, and the tables it writes (one row set per analysis table)."""
+
+    camps: Camps
+    polarization: dict[str, Any]  # models.network.polarization's result
+    hostility: dict[str, Any]  # models.network_tone.hostility_across_camps's result
+    tables: dict[str, pd.DataFrame] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class WindowSummary:
+    """What one analysed window says, as the CLI and the runs table report it."""
+
+    analysis_id: str
+    posts: int
+    accounts: int
+    camps: int
+    communities: int
+    polarization: float
+    polarization_z: float
+    polarization_baseline: float
+    hostility_across_camps: float
+    voices: int
+
+
+def _roles(accounts: pd.DataFrame | None) -> dict[str, tuple[str | None, str]]:
+    if accounts is None or accounts.empty:
+        return {}
+    return dict(zip(accounts["account_id"], stakeholder_roles(accounts["bio"].tolist()), strict=True))
+
+
+def _measures(pol: dict[str, Any], hostility: dict[str, Any]) -> pd.DataFrame:
+    """The polarization table: every measure with its baseline, hostility across camps, the headline."""
+    measures = [{"measure": name, **values} for name, values in pol["measures"].items()]
+    measures.append({"measure": "hostility_across_camps", **{k: hostility[k] for k in BASELINE_FIELDS}})
+    for share in ("share_hostile_across", "share_hostile_within"):
+        measures.append({"measure": share, "value": hostility[share]})
+    headline = {"value": pol["score"], **{k: pol[k] for k in BASELINE_FIELDS[1:]}}
+    measures.append({"measure": "headline", **headline})
+    return pd.DataFrame(measures, columns=["measure", *BASELINE_FIELDS])
+
+
+def run_analysis(inputs: dict[str, pd.DataFrame], settings: Settings) -> Analysis:
+    """Camps, their profiles, polarization against rewired baselines, hostility across camps, and
+    constructive voices with the stakeholder role each declares in its bio."""
+    posts, interactions = inputs["posts"], inputs["interactions"]
+    edges = interactions.rename(columns={"src_account_id": "src", "dst_account_id": "dst"})[
+        ["src", "dst", "kind"]
+    ]
+    seed = settings.community_seed
+    camps = detect_camps(edges, seed=seed)
+    pol = polarization(
+        edges, seed=seed, n_rewirings=settings.polarization_rewirings, hub_share=settings.rwc_hub_share
+    )
+    hostility = hostility_across_camps(
+        interactions, camps.camp, seed=seed, n_permutations=settings.hostility_permutations
+    )
+    profiles = camp_profiles(posts, interactions, camps.camp)
+    labels = dict(zip(profiles["camp_id"], profiles["label"], strict=True))
+    roles = _roles(inputs.get("accounts"))
+    voices = constructive_voices(posts, interactions, camps.camp, voice_params(settings), labels, roles)
+    communities = pd.DataFrame(
+        {
+            "account_id": list(camps.camp),
+            "community_id": [camps.community.get(a, -1) for a in camps.camp],
+            "camp_id": pd.array(list(camps.camp.values()), dtype="Int64"),
+        }
+    )
+    account_roles = pd.DataFrame(
+        [(a, role, ROLES[role], words) for a, (role, words) in roles.items() if role is not None],
+        columns=["account_id", "role", "label", "evidence"],
+    )
+    tables = {
+        "communities": communities,
+        "community_profiles": profiles,
+        "polarization": _measures(pol, hostility),
+        "voices": voices,
+        "account_roles": account_roles,
+    }
+    return Analysis(camps=camps, polarization=pol, hostility=hostility, tables=tables)
+
+
+def analyse_window(
+    warehouse: Warehouse,
+    settings: Settings,
+    window: tuple[datetime, datetime],
+    model_version: str,
+    run_id: str,
+) -> WindowSummary:
+    """Analyse one time window, replace its analysis in the warehouse, and say what was found."""
+    start, end = window
+    inputs = warehouse.analysis_inputs(start, end, model_version)
+    result = run_analysis(inputs, settings)
+    analysis_id = f"{settings.topic}:{start:%Y-%m-%dT%H:%M}:{end:%Y-%m-%dT%H:%M}"
+    n_posts, n_accounts = len(inputs["posts"]), int(inputs["posts"]["author_id"].nunique())
+    analysis: dict[str, Any] = {
+        "analysis_id": analysis_id,
+        "topic": settings.topic,
+        "window_start": start,
+        "window_end": end,
+        "model_version": model_version,
+        "run_id": run_id,
+        "n_posts": n_posts,
+        "n_accounts": n_accounts,
+        "n_edges": len(inputs["interactions"]),
+    }
+    warehouse.write_analysis(analysis, result.tables)
+    return WindowSummary(
+        analysis_id=analysis_id,
+        posts=n_posts,
+        accounts=n_accounts,
+        camps=result.camps.n_camps,
+        communities=result.camps.n_communities,
+        polarization=round(result.polarization["score"], 4),
+        polarization_z=round(result.polarization["z"], 2),
+        polarization_baseline=round(result.polarization["baseline_mean"], 4),
+        hostility_across_camps=round(result.hostility["value"], 4),
+        voices=len(result.tables["voices"]),
+    )

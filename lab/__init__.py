@@ -1,0 +1,1 @@
+"""The lab: training, evaluation, benchmarks and the sample generator. It imports the product; the product never imports it."""

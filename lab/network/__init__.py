@@ -1,0 +1,1 @@
+"""Network evaluation on published graphs and the network benchmark."""

@@ -1,0 +1,1 @@
+"""The seeded synthetic sample conversation bundled in data/sample."""

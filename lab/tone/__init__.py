@@ -1,0 +1,1 @@
+"""Tone model training, its evaluation on labelled data and its benchmark."""

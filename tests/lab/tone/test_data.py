@@ -1,0 +1,42 @@
+"""Labelled data for tone training and evaluation: the C3 attribute counts and the label-noise ceiling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lab.tone.data import datasets_dir, label_noise_ceiling, parse_counts
+
+
+def test_parse_counts() -> None:
+    assert parse_counts("solution:2\nno_con:1\nevidence:1") == {"solution": 2, "no_con": 1, "evidence": 1}
+    assert parse_counts(float("nan")) == {}
+    assert parse_counts("garbage\nx:y") == {}
+
+
+def test_a_folder_without_the_data_says_how_to_fix(tiny_datasets: Path) -> None:
+    assert datasets_dir(tiny_datasets) == tiny_datasets
+    with pytest.raises(SystemExit, match="COMMONGROUND_DATASETS_DIR"):
+        datasets_dir(tiny_datasets / "missing")
+
+
+def test_label_noise_ceiling_reflects_how_split_the_votes_are() -> None:
+    rng = np.random.default_rng(0)
+    judges = np.full(400, 5.0)
+    # unanimous panels: the labels are almost certainly what any annotator would say
+    votes = np.where(rng.random(400) < 0.4, 5.0, 0.0)
+    clear = label_noise_ceiling(votes, judges, (votes > 2.5).astype(int))
+    assert clear["mean"] > 0.97
+    # 3-to-2 panels: the true rate is near one half, so even an oracle often disagrees with the majority
+    votes = np.where(rng.random(400) < 0.5, 3.0, 2.0)
+    split = label_noise_ceiling(votes, judges, (votes > 2.5).astype(int))
+    assert split["mean"] < 0.8
+    assert split["p05"] <= split["mean"] <= split["p95"]
+    f1_only = label_noise_ceiling(votes, judges, (votes > 2.5).astype(int), metric="f1")
+    assert 0.0 < f1_only["mean"] < 0.85
+    # deterministic for a seed
+    assert label_noise_ceiling(votes, judges, (votes > 2.5).astype(int)) == split
+    with pytest.raises(ValueError, match="votes <= judges"):
+        label_noise_ceiling(np.array([6.0]), np.array([5.0]), np.array([1]))
