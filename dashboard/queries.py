@@ -20,9 +20,10 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from warehouse.records import utcnow
 from warehouse.settings import Settings
 from warehouse.shapes import CAMPS_REACHED, EXAMPLE_POSTS, TOP_ACCOUNTS, TOP_HASHTAGS, TOP_TERMS
-from warehouse.store import schema_statements, utcnow
+from warehouse.store import schema_statements
 
 TTL_SECONDS = 60
 SEARCH_LIMIT = 500

@@ -21,8 +21,9 @@ from flows.sources.files import FileSource
 from models.text import extract_features
 from models.tone import load_tone_model, score_frame, tone_model_version
 from models.tone_base import ToneModel
+from warehouse.records import utcnow
 from warehouse.settings import Settings, SourceName
-from warehouse.store import UpsertCounts, Warehouse, utcnow
+from warehouse.store import UpsertCounts, Warehouse
 
 TONE_COLUMNS = ["constructive", "hostile", "is_constructive", "is_hostile", "tone"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -107,6 +107,11 @@ class Batch:
         self.interactions.extend(other.interactions)
         self.quarantined.extend(other.quarantined)
         self.read += other.read
+
+
+def utcnow() -> datetime:
+    """Now in UTC without zone, as every time in the warehouse."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def stable_id(*parts: Any) -> str:

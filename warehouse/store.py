@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,17 +17,13 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from warehouse.records import Account, Batch, Quarantined
+from warehouse.records import Account, Batch, Quarantined, utcnow
 from warehouse.shapes import JSON_COLUMNS, RUN_COUNTS, RUN_PARAMS
 
 # Tables whose rows belong to one analysis (topic × window); a re-run replaces them whole.
 ANALYSIS_TABLES = ("communities", "community_profiles", "polarization", "voices", "account_roles")
 # Columns that hold personal raw payloads; the published snapshot leaves them out.
 RAW_COLUMNS = {"accounts": "raw", "posts": "raw", "quarantine": "raw"}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def schema_statements() -> dict[str, str]:

@@ -24,6 +24,7 @@ from warehouse.records import (
     interaction_id,
     qualified,
     stable_id,
+    utcnow,
 )
 
 T = TypeVar("T")
@@ -50,10 +51,6 @@ class SourceUnavailable(RuntimeError):
     """A platform refused us in a way retrying will not fix (login, permission): the message says what to do."""
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def client_version(distribution: str) -> str:
     """`Name/version` of the client library that fetched a payload, for provenance."""
     try:
@@ -63,7 +60,7 @@ def client_version(distribution: str) -> str:
 
 
 def provenance(source: str, query: str, url: str, client: str) -> Provenance:
-    return Provenance(source=source, query=query, url=url, client_version=client, retrieved_at=now_utc())
+    return Provenance(source=source, query=query, url=url, client_version=client, retrieved_at=utcnow())
 
 
 def dump(obj: Any) -> str:

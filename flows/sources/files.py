@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 from flows.sources import mastodon, twarc
 from flows.sources.base import Page, Source
-from flows.sources.common import dump, now_utc, quarantine
+from flows.sources.common import dump, quarantine
 from flows.sources.csv_import import check_mapping, row_to_object
 from flows.sources.jsonl import FORMAT_VERSION, normalise_post
-from warehouse.records import Batch, Provenance
+from warehouse.records import Batch, Provenance, utcnow
 
 PAGE_LINES = 2_000
 FileFormat = Literal["auto", "jsonl", "csv", "twarc2", "mastodon-json"]
@@ -88,7 +88,7 @@ class FileSource(Source):
             query=str(path),
             url=path.resolve().as_uri(),
             client_version=FORMAT_CLIENTS[fmt],
-            retrieved_at=now_utc(),
+            retrieved_at=utcnow(),
         )
         lines = {
             "jsonl": self._jsonl_lines,

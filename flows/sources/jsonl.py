@@ -24,15 +24,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flows.sources.common import parse_timestamp
+from flows.sources.common import interaction_adder, parse_timestamp, stub_account
 from warehouse.records import (
     Account,
     Batch,
-    Interaction,
     InteractionKind,
     Post,
     Provenance,
-    interaction_id,
     qualified,
 )
 
@@ -99,12 +97,13 @@ def normalise_post(obj: Any, *, default_platform: str, provenance: Provenance) -
     batch = Batch(read=1)
     batch.accounts.append(author)
     batch.posts.append(post)
+    edge = interaction_adder(batch, platform, post.post_id, author.account_id, created_at)
     for kind, ref in refs.items():
         if ref:
-            _edge(batch, post, kind, qualified(platform, ref[1]), qualified(platform, ref[0]))
+            edge(kind, ref[1], qualified(platform, ref[0]))
     for m in mentions:
         mentioned = _mentioned(m, platform, provenance)
-        _edge(batch, post, InteractionKind.MENTION, mentioned.account_id, None)
+        edge(InteractionKind.MENTION, mentioned.native_id, None)
         batch.accounts.append(mentioned)
     return batch
 
@@ -150,37 +149,10 @@ def _author(obj: dict[str, Any], platform: str, provenance: Provenance) -> Accou
 
 
 def _mentioned(m: Any, platform: str, provenance: Provenance) -> Account:
-    """A mentioned account is known by handle even before it posts; its own posts fill in the rest."""
     if not isinstance(m, dict):
         raise ValueError("each mention must be an object with 'id' and 'handle'")
     native = _required_str(m, "id", "mentions[].")
     handle = _required_str(m, "handle", "mentions[].").lstrip("@")
-    return Account(
-        account_id=qualified(platform, native),
-        source=platform,
-        native_id=native,
-        handle=handle,
-        display_name=handle,
-        bio="",
-        followers_count=None,
-        url=None,
-        provenance=provenance,
-        raw=json.dumps(m, ensure_ascii=False, sort_keys=True),
-    )
-
-
-def _edge(batch: Batch, post: Post, kind: InteractionKind, dst: str, target: str | None) -> None:
-    if dst == post.author_id:
-        return  # talking to oneself is not an interaction between accounts
-    batch.interactions.append(
-        Interaction(
-            interaction_id=interaction_id(post.post_id, kind, dst),
-            source=post.source,
-            kind=kind,
-            post_id=post.post_id,
-            src_account_id=post.author_id,
-            dst_account_id=dst,
-            target_post_id=target,
-            created_at=post.created_at,
-        )
+    return stub_account(
+        platform, native, handle, provenance, json.dumps(m, ensure_ascii=False, sort_keys=True)
     )
