@@ -10,7 +10,7 @@ export PREFECT_HOME := $(CURDIR)/data/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install dev demo test lint eval bench run dashboard sample train-tone clean
+.PHONY: install dev demo test lint eval bench run dashboard api sample train-tone clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -54,6 +54,10 @@ run: install
 
 dashboard: install
 	$(BIN)/commonground dashboard
+
+# The tone model as a Perspective-compatible HTTP service on 127.0.0.1:8080 (README: Moving off Perspective).
+api: install
+	$(BIN)/commonground api
 
 sample: install
 	$(BIN)/commonground sample

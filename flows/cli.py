@@ -134,6 +134,25 @@ def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from flows.api.app import create_app
+    from models.tone import load_tone_model
+
+    host, port = args.host or settings.api_host, args.port or settings.api_port
+    model = load_tone_model(
+        settings.tone_model, batch_size=settings.tone_batch_size, max_length=settings.tone_max_length
+    )
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
+        print(f"note: listening on {host} without API keys; set COMMONGROUND_API_KEYS to ask for one.")
+    print(
+        f"Perspective-compatible API: POST http://{host}:{port}/v1alpha1/comments:analyze (model {model.version})"
+    )
+    uvicorn.run(create_app(model, settings), host=host, port=port, log_level="warning")
+    return 0
+
+
 def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     return _dashboard(settings, args.port)
 
@@ -240,6 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     dashboard.add_argument("--port", type=int, default=8501)
     dashboard.set_defaults(func=cmd_dashboard)
+
+    api = sub.add_parser("api", help="the tone model as a Perspective-compatible HTTP service")
+    api.add_argument("--host", help="address to listen on (default: api_host, 127.0.0.1)")
+    api.add_argument("--port", type=int, help="port (default: api_port, 8080)")
+    api.set_defaults(func=cmd_api)
 
     serve = sub.add_parser("serve", help="run the pipeline on a schedule (needs `prefect server start`)")
     serve.add_argument("--cron", default="0 6 * * *", help="when to run (default daily at 06:00)")

@@ -9,6 +9,7 @@ import importlib
 BENCHMARKS: dict[str, str] = {
     "tone": "lab.tone.bench",
     "network": "lab.network.bench",
+    "api": "lab.api.bench",
 }
 
 

@@ -43,7 +43,7 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
 
 def add_bench(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="speed, as ratios against a baseline run in the same process")
-    bench.add_argument("what", nargs="?", choices=["tone", "network", "all"], default="all")
+    bench.add_argument("what", nargs="?", choices=["tone", "network", "api", "all"], default="all")
     bench.add_argument("--quick", action="store_true", help="smaller inputs, for a smoke run")
     bench.set_defaults(func=cmd_bench)
 

@@ -202,3 +202,18 @@ CREATE TABLE IF NOT EXISTS outreach (
     note        VARCHAR,
     updated_at  TIMESTAMP
 );
+
+-- The API's own database (api.duckdb), written only when api_store_scores is on -------------------
+
+-- A comment scored by `commonground api`: its hash, never its text (doNotStore requests leave no row).
+CREATE TABLE IF NOT EXISTS api_scores (
+    score_id       VARCHAR PRIMARY KEY,       -- random: the same text scored twice is two rows
+    scored_at      TIMESTAMP NOT NULL,
+    model_version  VARCHAR NOT NULL,
+    text_sha256    VARCHAR NOT NULL,
+    constructive   DOUBLE NOT NULL,
+    hostile        DOUBLE NOT NULL,
+    tone           VARCHAR NOT NULL,
+    attributes     JSON,                      -- {attribute: probability}
+    client_token   VARCHAR
+);

@@ -170,6 +170,30 @@ class Settings(BaseSettings):
         description="Longer windows analysed next to window_days (each its own analysis; the main one is newest).",
     )
 
+    # --- the Perspective-compatible service (`commonground api`)
+    api_host: str = Field(default="127.0.0.1", description="Address `commonground api` listens on.")
+    api_port: int = Field(default=8080, ge=1, le=65535)
+    api_keys: list[SecretStr] = Field(
+        default_factory=list, description="API keys accepted (`?key=`); none means no key is asked for."
+    )
+    api_requests_per_minute: int = Field(default=600, ge=1, description="Per key (or per client address).")
+    api_max_request_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body.")
+    api_max_comment_bytes: int = Field(
+        default=20_480, ge=1, description="Largest text (Perspective's 20 KB)."
+    )
+    api_max_batch_texts: int = Field(default=100, ge=1, description="Texts or requests in one batch request.")
+    api_batch_texts: int = Field(
+        default=64, ge=1, description="Micro-batching: texts of concurrent requests scored in one model call."
+    )
+    api_batch_wait_ms: float = Field(
+        default=5.0, ge=0, description="Micro-batching: how long the first request waits for company."
+    )
+    api_store_scores: bool = Field(
+        default=False,
+        description="Keep each scored comment's hash and scores in data_dir/api.duckdb (never its text), "
+        "unless the request says doNotStore.",
+    )
+
     # --- privacy
     pseudonymize_handles: bool = Field(
         default=False, description="Show stable pseudonyms instead of handles in dashboard and reports."

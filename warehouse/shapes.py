@@ -74,5 +74,6 @@ CAMPS_REACHED = _declare("voices", "camps_reached", dict[int, float], "{camp_id:
 EXAMPLE_POSTS = _declare("voices", "example_posts", list[str], "[post_id, …], best first")
 ENTITIES = _declare("post_features", "entities", list[tuple[str, str]], "[[text, spaCy label], …]")
 TONE_ATTRIBUTES = _declare("tone_scores", "attributes", dict[str, float], "{attribute: probability}")
+API_ATTRIBUTES = _declare("api_scores", "attributes", dict[str, float], "{attribute: probability}")
 RUN_PARAMS = _declare("runs", "params", dict[str, Any], "{parameter: value} as the flow was called")
 RUN_COUNTS = _declare("runs", "counts", dict[str, Any], "{count: value} the flow reported")

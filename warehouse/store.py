@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import uuid
@@ -34,7 +35,7 @@ def schema_statements() -> dict[str, str]:
 
 
 # The dashboard keeps its shortlist in a database of its own, so it never contends with the flows.
-DASHBOARD_TABLES = ("outreach",)
+DASHBOARD_TABLES = ("outreach", "api_scores")  # in databases of their own: outreach.duckdb, api.duckdb
 # What the snapshot carries: every warehouse table but the read budgets, in schema.sql's order.
 TABLES = tuple(t for t in schema_statements() if t not in (*DASHBOARD_TABLES, "source_reads"))
 
@@ -339,6 +340,31 @@ class Warehouse:
             con.execute("DETACH snap")
         os.replace(tmp, snapshot)
         return snapshot
+
+
+def log_api_scores(path: Path, model_version: str, scored: Sequence[Any], client_token: str | None) -> None:
+    """Append (text, ToneScore) pairs scored by the API to its own database: hashes and scores only."""
+    rows = [
+        {
+            "score_id": uuid.uuid4().hex,
+            "scored_at": utcnow(),
+            "model_version": model_version,
+            "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "constructive": score.constructive,
+            "hostile": score.hostile,
+            "tone": score.tone,
+            "attributes": score.attributes,
+            "client_token": client_token,
+        }
+        for text, score in scored
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(schema_statements()["api_scores"])
+        _insert_frame(con, "api_scores", pd.DataFrame(rows))
+    finally:
+        con.close()
 
 
 def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:

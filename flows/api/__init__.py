@@ -1,0 +1,1 @@
+"""The tone model as a local, Perspective-compatible HTTP service (`commonground api`)."""

@@ -1,0 +1,1 @@
+"""The Perspective-compatible service under load on loopback."""
