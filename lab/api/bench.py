@@ -9,8 +9,6 @@ own (`api_batch_texts=1`): the ratio is what micro-batching concurrent requests 
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,9 +18,9 @@ from typing import Any
 
 import httpx
 import numpy as np
-import uvicorn
 
 from flows.api.app import create_app
+from flows.api.server import running
 from lab.tone.bench import sample_texts
 from models.tone import load_tone_model
 from models.tone_base import ToneModel
@@ -35,21 +33,9 @@ BATCH = 10
 
 @contextmanager
 def _served(model: ToneModel, data_dir: Path, **settings: Any) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
     app = create_app(model, Settings(data_dir=data_dir, api_requests_per_minute=1_000_000, **settings))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with running(app) as url:
+        yield url
 
 
 async def _load(url: str, bodies: Sequence[dict[str, Any]], clients: int) -> tuple[float, list[float]]:

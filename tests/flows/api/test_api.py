@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,10 +13,10 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
-import uvicorn
 
 from flows.api.app import create_app
 from flows.api.batching import MicroBatcher
+from flows.api.server import running
 from models.tone import MiniLMTone, score_frame
 from warehouse.settings import Settings
 
@@ -40,29 +38,11 @@ DOCUMENTED_RESPONSE: dict[str, Any] = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serving(model: MiniLMTone, tmp_path: Path, **settings: Any) -> Iterator[str]:
     """The real app under uvicorn on a loopback port, for the length of the block."""
-    app = create_app(model, Settings(data_dir=tmp_path, **settings))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with running(create_app(model, Settings(data_dir=tmp_path, **settings))) as url:
+        yield url
 
 
 @pytest.fixture
