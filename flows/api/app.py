@@ -86,20 +86,15 @@ class ToneService:
         return key if self.keys else (request.client.host if request.client else "local")
 
     async def body(self, request: Request) -> Any:
-        declared = int(request.headers.get("content-length") or 0)
-        if declared > self.settings.api_max_request_bytes:
-            raise ApiError(
-                413, f"Request too large: the limit is {self.settings.api_max_request_bytes} bytes."
-            )
-        raw = await request.body()
-        if len(raw) > self.settings.api_max_request_bytes:
-            raise ApiError(
-                413, f"Request too large: the limit is {self.settings.api_max_request_bytes} bytes."
-            )
+        """The JSON body, read only when its declared and actual size are within the limit."""
+        limit = self.settings.api_max_request_bytes
+        declared = request.headers.get("content-length", "0")
+        if (int(declared) if declared.isdigit() else 0) > limit or len(raw := await request.body()) > limit:
+            raise ApiError(413, f"Request too large: the limit is {limit} bytes.")
         try:
             return json.loads(raw)
-        except ValueError as exc:
-            raise ApiError(400, f"Invalid JSON payload received. {exc}.") from exc
+        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested thousands deep
+            raise ApiError(400, f"Invalid JSON payload received. {type(exc).__name__}: {exc}"[:300]) from exc
 
     async def analyze(self, body: Any) -> dict[str, Any]:
         request = parse_request(body)
@@ -136,7 +131,7 @@ class ToneService:
         self.metrics.texts.inc(len(scores))
         return {"model_version": self.model.version, "scores": [_columns(s) for s in scores]}
 
-    def endpoint(self, handler: Callable[[Any], Awaitable[dict[str, Any]]], name: str) -> Route:
+    def endpoint(self, path: str, handler: Callable[[Any], Awaitable[dict[str, Any]]], name: str) -> Route:
         """A POST route: key, rate limit, size and JSON checks, then the handler; errors in Google's shape."""
 
         async def answer(request: Request) -> Response:
@@ -144,8 +139,9 @@ class ToneService:
             try:
                 who = self.caller(request)
                 if not self.limiter.allow(who):
+                    per_minute = self.settings.api_requests_per_minute
                     raise ApiError(
-                        429, "Quota exceeded: too many requests; wait and retry.", "RESOURCE_EXHAUSTED"
+                        429, f"Quota exceeded: {per_minute} requests a minute.", "RESOURCE_EXHAUSTED"
                     )
                 reply: Response = JSONResponse(await handler(await self.body(request)))
             except ApiError as exc:
@@ -158,21 +154,10 @@ class ToneService:
             self.metrics.latency.labels(name).observe(time.perf_counter() - started)
             return reply
 
-        return Route(path_of(name), answer, methods=["POST"], name=name)
+        return Route(path, answer, methods=["POST"], name=name)
 
     def _store(self, scored: list[tuple[str, ToneScore]], client_token: str | None) -> None:
         log_api_scores(self.settings.data_dir / "api.duckdb", self.model.version, scored, client_token)
-
-
-ROUTES = {
-    "analyze": "/v1alpha1/comments:analyze",
-    "batch_analyze": "/v1alpha1/comments:batchAnalyze",
-    "score": "/v1/score",
-}
-
-
-def path_of(name: str) -> str:
-    return ROUTES[name]
 
 
 class ModelVersionHeader:
@@ -209,9 +194,9 @@ def create_app(model: ToneModel, settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[
-            service.endpoint(service.analyze, "analyze"),
-            service.endpoint(service.batch_analyze, "batch_analyze"),
-            service.endpoint(service.score, "score"),
+            service.endpoint("/v1alpha1/comments:analyze", service.analyze, "analyze"),
+            service.endpoint("/v1alpha1/comments:batchAnalyze", service.batch_analyze, "batch_analyze"),
+            service.endpoint("/v1/score", service.score, "score"),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             Route("/$discovery/rest", discovery),

@@ -126,6 +126,8 @@ def test_without_span_annotations_only_summaries_and_thresholds_leave_scores_out
         ('{"comment": {"text": "hi"}}', 400, "INVALID_REQUEST", "attribute"),
         ("[1, 2]", 400, "INVALID_REQUEST", "object"),
         ("{not json", 400, None, "Invalid JSON payload"),
+        ("[" * 100_000 + "]" * 100_000, 400, None, "Invalid JSON payload"),
+        (b"\xff\xfe not utf-8", 400, None, "Invalid JSON payload"),
         (
             '{"comment": {"text": "bonjour"}, "requestedAttributes": {"TOXICITY": {}}, "languages": ["fr"]}',
             400,
@@ -141,9 +143,10 @@ def test_without_span_annotations_only_summaries_and_thresholds_leave_scores_out
     ],
 )
 def test_bad_input_gets_perspective_errors_never_a_500(
-    api: str, payload: str, status: int, error_type: str | None, message: str
+    api: str, payload: str | bytes, status: int, error_type: str | None, message: str
 ) -> None:
-    reply = httpx.post(f"{api}/v1alpha1/comments:analyze", content=payload.encode())
+    content = payload if isinstance(payload, bytes) else payload.encode()
+    reply = httpx.post(f"{api}/v1alpha1/comments:analyze", content=content)
     assert reply.status_code == status
     error = reply.json()["error"]
     assert error["code"] == status and error["status"] == "INVALID_ARGUMENT"
