@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from models.network import Camps, detect_camps, polarization
-from models.network_tone import hostility_across_camps
+from models.network import Camps, Polarization, detect_camps, polarization
+from models.network_tone import Hostility, hostility_across_camps
 from models.profiles import camp_profiles
 from models.roles import ROLES, stakeholder_roles
 from models.voices import VoiceParams, constructive_voices
@@ -40,8 +40,8 @@ class Analysis:
     """What the analysis found, and the tables it writes (one row set per analysis table)."""
 
     camps: Camps
-    polarization: dict[str, Any]  # models.network.polarization's result
-    hostility: dict[str, Any]  # models.network_tone.hostility_across_camps's result
+    polarization: Polarization
+    hostility: Hostility
     tables: dict[str, pd.DataFrame] = field(repr=False)
 
 
@@ -67,14 +67,18 @@ def _roles(accounts: pd.DataFrame | None) -> dict[str, tuple[str | None, str]]:
     return dict(zip(accounts["account_id"], stakeholder_roles(accounts["bio"].tolist()), strict=True))
 
 
-def _measures(pol: dict[str, Any], hostility: dict[str, Any]) -> pd.DataFrame:
+def _measures(pol: Polarization, hostility: Hostility) -> pd.DataFrame:
     """The polarization table: every measure with its baseline, hostility across camps, the headline."""
-    measures = [{"measure": name, **values} for name, values in pol["measures"].items()]
-    measures.append({"measure": "hostility_across_camps", **{k: hostility[k] for k in BASELINE_FIELDS}})
-    for share in ("share_hostile_across", "share_hostile_within"):
-        measures.append({"measure": share, "value": hostility[share]})
-    headline = {"value": pol["score"], **{k: pol[k] for k in BASELINE_FIELDS[1:]}}
-    measures.append({"measure": "headline", **headline})
+    measures: list[dict[str, Any]] = [{"measure": name, **values} for name, values in pol["measures"].items()]
+    h = hostility
+    measures += [
+        {"measure": "hostility_across_camps", "value": h["value"], "baseline_mean": h["baseline_mean"]}
+        | {"baseline_std": h["baseline_std"], "z": h["z"]},
+        {"measure": "share_hostile_across", "value": h["share_hostile_across"]},
+        {"measure": "share_hostile_within", "value": h["share_hostile_within"]},
+        {"measure": "headline", "value": pol["score"], "baseline_mean": pol["baseline_mean"]}
+        | {"baseline_std": pol["baseline_std"], "z": pol["z"]},
+    ]
     return pd.DataFrame(measures, columns=["measure", *BASELINE_FIELDS])
 
 

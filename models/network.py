@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypedDict
 
 import igraph as ig
 import numpy as np
@@ -35,6 +35,29 @@ CONTACT_KINDS = frozenset({"reply", "mention"})
 CAMP_RESOLUTION = 0.25
 # Camps under this share of the accounts are folded into the camp they are most tied to.
 MIN_CAMP_SHARE = 0.02
+
+
+class Measure(TypedDict):
+    """A segregation measure on the graph, next to the same measure on its random rewirings."""
+
+    value: float
+    baseline_mean: float
+    baseline_std: float
+    z: float
+
+
+class Polarization(TypedDict):
+    """`polarization`'s result: the headline (modularity of the camp split) and every measure."""
+
+    score: float
+    baseline_mean: float
+    baseline_std: float
+    z: float
+    excess: float
+    n_rewirings: int
+    measures: dict[str, Measure]
+
+
 MIN_BASELINE_STD = 1e-3
 # Leiden passes per run. Two reach within 1% of the converged modularity; running to convergence
 # costs 30× more on the rewired (random) graphs of the baseline, whose communities never settle.
@@ -276,7 +299,7 @@ def polarization(
     resolution: float = CAMP_RESOLUTION,
     min_camp_share: float = MIN_CAMP_SHARE,
     swaps_per_edge: int = SWAPS_PER_EDGE,
-) -> dict[str, Any]:
+) -> Polarization:
     """How segregated the endorsement network is, compared with chance.
 
     Each measure (modularity and E-I index of the camp split; Random Walk Controversy and boundary
@@ -288,15 +311,9 @@ def polarization(
     """
     graph = endorsement_graph(edges)
     if graph.ecount() == 0:
-        return {
-            "score": 0.0,
-            "baseline_mean": 0.0,
-            "baseline_std": 0.0,
-            "z": 0.0,
-            "excess": 0.0,
-            "n_rewirings": 0,
-            "measures": {},
-        }
+        return Polarization(
+            score=0.0, baseline_mean=0.0, baseline_std=0.0, z=0.0, excess=0.0, n_rewirings=0, measures={}
+        )
     measure = partial(
         segregation_measures,
         seed=seed,
@@ -313,15 +330,15 @@ def polarization(
             baseline[name].append(value)
     measures = {name: against(value, baseline[name]) for name, value in observed.items()}
     head = measures["modularity"]
-    return {
-        "score": head["value"],
-        "baseline_mean": head["baseline_mean"],
-        "baseline_std": head["baseline_std"],
-        "z": head["z"],
-        "excess": head["value"] - head["baseline_mean"],
-        "n_rewirings": n_rewirings,
-        "measures": measures,
-    }
+    return Polarization(
+        score=head["value"],
+        baseline_mean=head["baseline_mean"],
+        baseline_std=head["baseline_std"],
+        z=head["z"],
+        excess=head["value"] - head["baseline_mean"],
+        n_rewirings=n_rewirings,
+        measures=measures,
+    )
 
 
 def rewire(graph: ig.Graph, *, seed: int, swaps_per_edge: int = SWAPS_PER_EDGE) -> ig.Graph:
@@ -361,10 +378,10 @@ def segregation_measures(
     }
 
 
-def against(value: float, baseline: list[float]) -> dict[str, float]:
+def against(value: float, baseline: list[float]) -> Measure:
     """A measure next to its baseline: mean, spread and z-score over the rewirings."""
     mean = float(np.mean(baseline)) if baseline else 0.0
     std = float(np.std(baseline, ddof=1)) if len(baseline) > 1 else 0.0
     # Rewirings that all collapse into one camp have no spread; a floor keeps z finite and honest.
     z = (value - mean) / max(std, MIN_BASELINE_STD)
-    return {"value": float(value), "baseline_mean": mean, "baseline_std": std, "z": float(z)}
+    return Measure(value=float(value), baseline_mean=mean, baseline_std=std, z=float(z))

@@ -9,12 +9,25 @@ permutations), so "cross-camp replies are hostile" is judged against how hostile
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
 
 MIN_BASELINE_STD = 1e-3
+
+
+class Hostility(TypedDict):
+    """Share of cross-camp replies that are hostile minus the share within camps, against shuffles."""
+
+    value: float
+    baseline_mean: float
+    baseline_std: float
+    z: float
+    share_hostile_across: float
+    share_hostile_within: float
+    n_across: int
+    n_within: int
 
 
 def hostility_across_camps(
@@ -24,7 +37,7 @@ def hostility_across_camps(
     seed: int,
     n_permutations: int,
     kinds: tuple[str, ...] = ("reply",),
-) -> dict[str, Any]:
+) -> Hostility:
     """`interactions`: kind, src_account_id, dst_account_id, and is_hostile (or hostile, read as
     hostile from 0.5). Returns value (across − within), baseline_mean, baseline_std, z, and the two
     shares with their counts. Without replies on both sides of the line every number is 0."""
@@ -39,16 +52,16 @@ def hostility_across_camps(
     placed &= hostile_col.notna()
     hostile = hostile_col[placed].to_numpy(dtype=bool)
     across = (src[placed] != dst[placed]).to_numpy()
-    result: dict[str, Any] = {
-        "value": 0.0,
-        "baseline_mean": 0.0,
-        "baseline_std": 0.0,
-        "z": 0.0,
-        "share_hostile_across": float(hostile[across].mean()) if across.any() else 0.0,
-        "share_hostile_within": float(hostile[~across].mean()) if (~across).any() else 0.0,
-        "n_across": int(across.sum()),
-        "n_within": int((~across).sum()),
-    }
+    result = Hostility(
+        value=0.0,
+        baseline_mean=0.0,
+        baseline_std=0.0,
+        z=0.0,
+        share_hostile_across=float(hostile[across].mean()) if across.any() else 0.0,
+        share_hostile_within=float(hostile[~across].mean()) if (~across).any() else 0.0,
+        n_across=int(across.sum()),
+        n_within=int((~across).sum()),
+    )
     if not across.any() or across.all():
         return result
     value = _difference(hostile, across)
@@ -56,9 +69,8 @@ def hostility_across_camps(
     baseline = [_difference(rng.permutation(hostile), across) for _ in range(n_permutations)]
     mean = float(np.mean(baseline))
     std = float(np.std(baseline, ddof=1)) if n_permutations > 1 else 0.0
-    result.update(
-        value=value, baseline_mean=mean, baseline_std=std, z=(value - mean) / max(std, MIN_BASELINE_STD)
-    )
+    result["value"], result["baseline_mean"], result["baseline_std"] = value, mean, std
+    result["z"] = (value - mean) / max(std, MIN_BASELINE_STD)
     return result
 
 
