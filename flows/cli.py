@@ -12,6 +12,7 @@ from typing import Any
 
 from flows.options import RunOptions
 from flows.prefect_runtime import explain_startup_failure, prepare_environment, prepare_prefect_database
+from flows.sources.formats import DESCRIPTIONS, FORMATS
 from warehouse.settings import PROJECT_ROOT, SAMPLE_CONVERSATION, Settings
 
 DASHBOARD_APP = PROJECT_ROOT / "dashboard" / "streamlit_app.py"
@@ -81,17 +82,93 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.source == "file" and not queries:
         print("Give the file(s) to import: commonground ingest --source file --path FILE", file=sys.stderr)
         return 2
-    choices: dict[str, Any] = {"mastodon_instances": args.instance, "import_format": args.format}
+    choices: dict[str, Any] = {
+        "mastodon_instances": args.instance,
+        "import_format": args.format,
+        "import_date_format": args.date_format,
+        "import_platform": args.platform,
+    }
     if args.column:
         pairs = [c.split("=", 1) for c in args.column]
         if any(len(p) != 2 or not all(p) for p in pairs):
             print("Give columns as FIELD=COLUMN, e.g. --column text=body", file=sys.stderr)
             return 2
         choices["csv_columns"] = {**settings.csv_columns, **dict(pairs)}
-    counts = ingest(_options(args, **choices), source=args.source, queries=queries)
-    print(json.dumps(counts, indent=2, default=str))
-    for notice in counts.get("notices", []):
-        print(f"note: {notice}", file=sys.stderr)
+    options = _options(args, **choices)
+    if args.preview:
+        return _preview(options.settings(), queries or [])
+    if args.source != "file":
+        counts = ingest(options, source=args.source, queries=queries)
+        _explain(options.settings(), {", ".join(queries or ["(configured)"]): counts})
+        print(json.dumps(counts, indent=2, default=str))
+        return 0
+    # One run per file, so each file's counts and reasons are its own.
+    per_file: dict[str, dict[str, Any]] = {}
+    for query in queries or []:
+        try:
+            per_file[query] = ingest(options, source="file", queries=[query])
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"commonground: {exc}", file=sys.stderr)
+            per_file[query] = {"error": str(exc)}
+    _explain(options.settings(), per_file)
+    total = _total(per_file)
+    print(json.dumps({**total, "files": per_file}, indent=2, default=str))
+    kept = total.get("posts_stored", 0) + total.get("duplicates", 0)
+    if kept == 0:
+        print("commonground: nothing was stored from these files (see the reasons above).", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _total(per_file: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {}
+    for counts in per_file.values():
+        for key, value in counts.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                total[key] = total.get(key, 0) + value
+    return total
+
+
+def _explain(settings: Settings, per_query: dict[str, dict[str, Any]]) -> None:
+    """The counts, top quarantine reasons and warnings of each import, to stderr (stdout stays JSON)."""
+    from flows.sources.formats import detect_format
+    from flows.sources.import_report import describe_import
+    from warehouse.store import Warehouse
+
+    warehouse = Warehouse(settings.database_path)
+    for query, counts in per_query.items():
+        if "run_id" not in counts:
+            continue
+        rows = warehouse.query(
+            "SELECT reason, line_no FROM quarantine WHERE run_id = ? ORDER BY line_no NULLS LAST",
+            [counts["run_id"]],
+        )
+        quarantined = [
+            (r, None if _missing(n) else int(n)) for r, n in zip(rows["reason"], rows["line_no"], strict=True)
+        ]
+        path = Path(query)
+        fmt = settings.import_format
+        if fmt == "auto" and path.is_file():
+            fmt = detect_format(path)
+        for line in describe_import(query, counts, quarantined, fmt if path.is_file() else None):
+            print(line, file=sys.stderr)
+        for notice in counts.get("notices", []):
+            print(f"note: {notice}", file=sys.stderr)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value != value  # NaN / NA
+
+
+def _preview(settings: Settings, paths: list[str]) -> int:
+    """How the first records of each file map, before anything is written."""
+    from flows.sources.files import FileSource
+    from flows.sources.import_report import preview
+
+    source = FileSource.from_settings(settings)
+    for path in paths:
+        for line in preview(source, Path(path)):
+            print(line)
     return 0
 
 
@@ -198,6 +275,55 @@ def _options(args: argparse.Namespace, **choices: Any) -> RunOptions:
     return RunOptions(data_dir=args.data_dir, **choices)
 
 
+def _formats_epilog() -> str:
+    lines = ["import formats (--format):"]
+    lines += [f"  {name:<14} {text}" for name, text in DESCRIPTIONS.items()]
+    lines.append("dates: ISO 8601, RFC 2822, 'Sun Oct 12 18:32:49 +0000 2014', epoch s or ms; stored in UTC.")
+    return "\n".join(lines)
+
+
+def _add_ingest(sub: Any) -> None:
+    ingest = sub.add_parser(
+        "ingest",
+        help="collect posts from one source",
+        description="Collect posts from a platform (by hashtag) or import files (--source file --path FILE).",
+        epilog=_formats_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ingest.add_argument("--source", choices=["mastodon", "x", "bluesky", "file"], default="file")
+    ingest.add_argument("--tag", action="append", help="hashtag to collect (repeatable)")
+    ingest.add_argument("--path", action="append", type=Path, help="file to import (repeatable)")
+    ingest.add_argument(
+        "--instance", action="append", help="Mastodon instance to read (repeatable; default: settings)"
+    )
+    ingest.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        help="import file format (default: told apart by content; the formats are listed below)",
+    )
+    ingest.add_argument(
+        "--date-format",
+        metavar="LAYOUT",
+        help="CSV/JSONL: layout of dates that are not ISO 8601, RFC 2822 or epoch, in strptime codes, "
+        "e.g. '%%d/%%m/%%y %%H:%%M' (day/month dates are read only with one)",
+    )
+    ingest.add_argument(
+        "--platform", help="CSV/JSONL: the platform of posts whose rows name none (e.g. x; default file)"
+    )
+    ingest.add_argument(
+        "--preview",
+        action="store_true",
+        help="show how the first records of each file map (columns, ids, times, links); write nothing",
+    )
+    ingest.add_argument(
+        "--column",
+        action="append",
+        metavar="FIELD=COLUMN",
+        help="CSV import: read FIELD from COLUMN (repeatable)",
+    )
+    ingest.set_defaults(func=cmd_ingest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="commonground",
@@ -213,25 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="one full pipeline run with the configured sources").set_defaults(func=cmd_run)
 
-    ingest = sub.add_parser("ingest", help="collect posts from one source")
-    ingest.add_argument("--source", choices=["mastodon", "x", "bluesky", "file"], default="file")
-    ingest.add_argument("--tag", action="append", help="hashtag to collect (repeatable)")
-    ingest.add_argument("--path", action="append", type=Path, help="file to import (repeatable)")
-    ingest.add_argument(
-        "--instance", action="append", help="Mastodon instance to read (repeatable; default: settings)"
-    )
-    ingest.add_argument(
-        "--format",
-        choices=["auto", "jsonl", "csv", "twarc2", "mastodon-json"],
-        help="import file format (default: told apart by extension and content)",
-    )
-    ingest.add_argument(
-        "--column",
-        action="append",
-        metavar="FIELD=COLUMN",
-        help="CSV import: read FIELD from COLUMN (repeatable)",
-    )
-    ingest.set_defaults(func=cmd_ingest)
+    _add_ingest(sub)
 
     for name, text in (
         ("enrich", "extract text features and score tone for new posts"),
@@ -281,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = _options(args).settings()
     prepare_environment(settings)
     try:
-        if args.func in RUNS_FLOWS:
+        if args.func in RUNS_FLOWS and not getattr(args, "preview", False):
             prepare_prefect_database()
         return int(args.func(args, settings))
     except (FileNotFoundError, ValueError, RuntimeError) as exc:

@@ -23,6 +23,8 @@ class RunOptions(BaseModel):
     import_paths: list[Path] | None = Field(default=None, description="Files the file source imports.")
     import_format: ImportFormat | None = Field(default=None, description="Format of the import files.")
     csv_columns: dict[str, str] | None = Field(default=None, description="CSV import: field → column.")
+    import_date_format: str | None = Field(default=None, description="Layout of dates in CSV/JSONL imports.")
+    import_platform: str | None = Field(default=None, description="Platform of CSV/JSONL posts naming none.")
     mastodon_instances: list[str] | None = Field(default=None, description="Mastodon instances to read.")
     tone_model: str | None = Field(default=None, description="The tone model to score with.")
     window_days: int | None = Field(default=None, ge=1, description="Analysis window in days.")

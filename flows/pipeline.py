@@ -66,7 +66,7 @@ def make_source(name: str, settings: Settings, *, read_budget: int | None = None
         max_wait_seconds=settings.source_max_wait_seconds,
     )
     if name == "file":
-        return FileSource(fmt=settings.import_format, csv_columns=settings.csv_columns)
+        return FileSource.from_settings(settings)
     if name == "mastodon":
         from flows.sources.mastodon import MastodonSource
 

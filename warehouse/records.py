@@ -63,6 +63,10 @@ class Post:
     hashtags: tuple[str, ...]
     provenance: Provenance
     raw: str
+    # When this version of the post was written, where the payload says so (Mastodon `edited_at`, the
+    # place in X's edit history, Bluesky `indexedAt`, Reddit `edited`): a repeat of the post with other
+    # content is then an edit, the newest version kept. None: a repeat with other content is a conflict.
+    version_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +104,21 @@ class Batch:
     interactions: list[Interaction] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     read: int = 0
+    # The file line each post came from (in the order of `posts`; None where unknown), so a conflict's
+    # reason names its lines. Only file sources know lines.
+    lines: list[int | None] = field(default_factory=list)
 
     def extend(self, other: Batch) -> None:
+        self.lines = [*self.post_lines(), *other.post_lines()]
         self.posts.extend(other.posts)
         self.accounts.extend(other.accounts)
         self.interactions.extend(other.interactions)
         self.quarantined.extend(other.quarantined)
         self.read += other.read
+
+    def post_lines(self) -> list[int | None]:
+        """`lines`, one per post."""
+        return [*self.lines, *[None] * (len(self.posts) - len(self.lines))][: len(self.posts)]
 
 
 def utcnow() -> datetime:
@@ -116,7 +128,9 @@ def utcnow() -> datetime:
 
 def stable_id(*parts: Any) -> str:
     """A short deterministic id from its parts, so re-ingesting the same thing gives the same key."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate in a broken payload still hashes (it is quarantined, not a crash).
+    text = "\x1f".join(str(p) for p in parts)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return digest[:24]
 
 

@@ -35,7 +35,22 @@ CREATE TABLE IF NOT EXISTS posts (
     source_url        VARCHAR,
     client_version    VARCHAR,
     retrieved_at      TIMESTAMP,
-    raw               JSON
+    raw               JSON,
+    version_at        TIMESTAMP               -- when this version was written, where the payload says
+);
+
+-- Older versions of edited posts (posts holds the newest); each is recorded once, however often read.
+CREATE TABLE IF NOT EXISTS post_versions (
+    version_id    VARCHAR PRIMARY KEY,        -- hash of (post, version time, text)
+    post_id       VARCHAR NOT NULL,
+    version_at    TIMESTAMP,                  -- when this version was written (NULL: at created_at)
+    created_at    TIMESTAMP NOT NULL,
+    text          VARCHAR NOT NULL,
+    source_url    VARCHAR,
+    retrieved_at  TIMESTAMP,
+    raw           JSON,
+    replaced_at   TIMESTAMP NOT NULL,         -- when it was recorded as not the newest
+    run_id        VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS interactions (

@@ -18,7 +18,8 @@ SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 SAMPLE_CONVERSATION = SAMPLE_DIR / "conversation.jsonl"
 
 SourceName = Literal["mastodon", "x", "bluesky", "file"]
-ImportFormat = Literal["auto", "jsonl", "csv", "twarc2", "mastodon-json"]
+# The import file formats (flows/sources/formats.py describes each; a test keeps the two lists equal).
+ImportFormat = Literal["auto", "jsonl", "csv", "twarc2", "x-v1", "bluesky", "mastodon-json", "reddit"]
 
 
 class Settings(BaseSettings):
@@ -110,6 +111,15 @@ class Settings(BaseSettings):
     csv_columns: dict[str, str] = Field(
         default_factory=dict,
         description="CSV import: our field → your column, e.g. {'text': 'body', 'author_handle': 'user'}.",
+    )
+    import_date_format: str | None = Field(
+        default=None,
+        description="CSV and JSONL imports: the layout of dates that are not ISO 8601, RFC 2822 or epoch "
+        "(strptime codes, e.g. '%d/%m/%y %H:%M'); day/month dates are read only with one.",
+    )
+    import_platform: str = Field(
+        default="file",
+        description="CSV and JSONL imports: the platform of posts whose rows do not name one (e.g. 'x').",
     )
 
     # --- models

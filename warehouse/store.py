@@ -20,11 +20,14 @@ import pyarrow as pa
 
 from warehouse.records import Account, Batch, Quarantined, utcnow
 from warehouse.shapes import JSON_COLUMNS, RUN_COUNTS, RUN_PARAMS
+from warehouse.versions import CONTENT, Plan, plan_posts
 
 # Tables whose rows belong to one analysis (topic × window); a re-run replaces them whole.
 ANALYSIS_TABLES = ("communities", "community_profiles", "polarization", "voices", "account_roles")
 # Columns that hold personal raw payloads; the published snapshot leaves them out.
 RAW_COLUMNS = {"accounts": "raw", "posts": "raw", "quarantine": "raw"}
+# Columns added to tables after their first release, for warehouses created before (schema.sql has them).
+ADDED_COLUMNS = ("ALTER TABLE posts ADD COLUMN IF NOT EXISTS version_at TIMESTAMP",)
 
 
 def schema_statements() -> dict[str, str]:
@@ -36,15 +39,19 @@ def schema_statements() -> dict[str, str]:
 
 # The dashboard keeps its shortlist in a database of its own, so it never contends with the flows.
 DASHBOARD_TABLES = ("outreach", "api_scores")  # in databases of their own: outreach.duckdb, api.duckdb
-# What the snapshot carries: every warehouse table but the read budgets, in schema.sql's order.
-TABLES = tuple(t for t in schema_statements() if t not in (*DASHBOARD_TABLES, "source_reads"))
+# What the snapshot carries: every warehouse table but the read budgets and the older versions of
+# edited posts, in schema.sql's order.
+TABLES = tuple(
+    t for t in schema_statements() if t not in (*DASHBOARD_TABLES, "source_reads", "post_versions")
+)
 
 
 @dataclass
 class UpsertCounts:
-    """What one batch did to the warehouse; read = stored + duplicates + quarantined.
+    """What one batch did to the warehouse; read = posts_stored + duplicates + conflicts + quarantined.
 
-    `accounts` and `interactions` count rows new to the warehouse."""
+    `posts_stored` counts new posts and new versions of known ones; `edits` says how many of them were
+    versions (warehouse/versions.py). `accounts` and `interactions` count rows new to the warehouse."""
 
     read: int = 0
     posts_stored: int = 0
@@ -52,6 +59,8 @@ class UpsertCounts:
     quarantined: int = 0
     accounts: int = 0
     interactions: int = 0
+    edits: int = 0
+    conflicts: int = 0
 
     def add(self, other: UpsertCounts) -> None:
         for key, value in asdict(other).items():
@@ -91,25 +100,53 @@ class Warehouse:
             for table, statement in schema_statements().items():
                 if table not in DASHBOARD_TABLES:
                     con.execute(statement)
+            for statement in ADDED_COLUMNS:
+                con.execute(statement)
 
     # --- ingest --------------------------------------------------------------------------------
 
     def upsert_batch(self, batch: Batch, *, run_id: str, query: str = "") -> UpsertCounts:
-        """Write one normalised batch idempotently and say what it did."""
+        """Write one normalised batch idempotently and say what it did; a post read again is a
+        duplicate, an edit or a conflict (warehouse/versions.py)."""
         counts = UpsertCounts(read=batch.read, quarantined=len(batch.quarantined))
-        raw = self.store_raw
-        posts = _last_per_key([_record_row(p, raw) for p in batch.posts], "post_id")
-        interactions = _last_per_key([_record_row(i, raw) for i in batch.interactions], "interaction_id")
-        quarantined = [_record_row(q, raw, run_id=run_id, quarantined_at=utcnow()) for q in batch.quarantined]
+        # Resolved with their payloads, which a conflict keeps even when raw payloads are not stored.
+        rows = [_record_row(p, True) for p in batch.posts]
+        lines = batch.post_lines()
         with self.connect() as con:
             con.execute("BEGIN")
-            counts.posts_stored = _insert_new(con, "posts", "post_id", posts)
-            counts.duplicates = len(batch.posts) - counts.posts_stored
+            stored = _stored_posts(con, {r["post_id"] for r in rows})
+            plan = plan_posts(rows, stored, lines, run_id)
+            self._write_posts(con, plan, replaced=sorted(plan.changed & stored.keys()))
+            versions = _last_per_key(self._without_raw(plan.versions), "version_id")
+            recorded = _insert_new(con, "post_versions", "version_id", versions)
+            older_recorded = max(0, recorded - plan.newer)
+            counts.posts_stored = plan.stored + plan.newer + older_recorded
+            counts.edits = plan.newer + older_recorded
+            counts.duplicates = plan.duplicates + plan.older - older_recorded
+            counts.conflicts = len(plan.conflicts)
             counts.accounts = _upsert_accounts(con, self._merge_accounts(batch.accounts))
+            kept = [i for i in batch.interactions if i.post_id in plan.changed]
+            interactions = _last_per_key([_record_row(i, False) for i in kept], "interaction_id")
             counts.interactions = _insert_new(con, "interactions", "interaction_id", interactions)
-            _insert_new(con, "quarantine", "quarantine_id", _last_per_key(quarantined, "quarantine_id"))
+            quarantined = [
+                _record_row(q, True, run_id=run_id, quarantined_at=utcnow())
+                for q in [*batch.quarantined, *plan.conflicts]
+            ]
+            _upsert_quarantine(con, _last_per_key(quarantined, "quarantine_id"))
             con.execute("COMMIT")
         return counts
+
+    def _without_raw(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return rows if self.store_raw else [{**r, "raw": None} for r in rows]
+
+    def _write_posts(self, con: duckdb.DuckDBPyConnection, plan: Plan, replaced: list[str]) -> None:
+        """New posts are inserted; a post whose newer version was read is replaced, and what was derived
+        from its older text (interactions, features, tone scores) goes, to be derived again."""
+        rows = self._without_raw([plan.current[pid] for pid in sorted(plan.changed)])
+        if replaced:
+            for table in ("interactions", "post_features", "tone_scores", "posts"):
+                con.execute(f"DELETE FROM {table} WHERE list_contains(?, post_id)", [replaced])
+        _insert_new(con, "posts", "post_id", rows)
 
     def _merge_accounts(self, accounts: Sequence[Account]) -> list[dict[str, Any]]:
         """One row per account; a mention-only stub (no bio, no followers) never replaces a profile."""
@@ -426,6 +463,36 @@ def _insert_new(con: duckdb.DuckDBPyConnection, table: str, key: str, rows: list
     return int(new[0]) if new else 0
 
 
+def _stored_posts(con: duckdb.DuckDBPyConnection, post_ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The kept version of each of these posts already in the warehouse."""
+    if not post_ids:
+        return {}
+    columns = ", ".join(("post_id", "native_id", "source", "query", "source_url", "raw", *CONTENT))
+    frame = con.execute(
+        f"SELECT {columns} FROM posts WHERE list_contains(?, post_id)", [sorted(post_ids)]
+    ).fetchall()
+    names = ["post_id", "native_id", "source", "query", "source_url", "raw", *CONTENT]
+    found = {}
+    for values in frame:
+        row = dict(zip(names, values, strict=True))
+        found[row["post_id"]] = row
+    return found
+
+
+def _upsert_quarantine(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert new quarantined payloads; one seen again is stamped with this run, so a run's report
+    lists every payload it could not store, not only those it saw first."""
+    if not rows:
+        return
+    con.register("batch_quarantine", _batch(con, "quarantine", rows))
+    con.execute(
+        """INSERT INTO quarantine BY NAME SELECT * FROM batch_quarantine
+           ON CONFLICT (quarantine_id) DO UPDATE SET run_id = excluded.run_id,
+               quarantined_at = excluded.quarantined_at"""
+    )
+    con.unregister("batch_quarantine")
+
+
 def _upsert_accounts(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
     """Insert new accounts and refresh known ones; a stub (mentioned only) keeps a fuller profile."""
     if not rows:
@@ -436,7 +503,7 @@ def _upsert_accounts(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]])
         """
         INSERT INTO accounts BY NAME SELECT * FROM batch_accounts
         ON CONFLICT (account_id) DO UPDATE SET
-            handle = excluded.handle,
+            handle = CASE WHEN excluded.handle = '' THEN accounts.handle ELSE excluded.handle END,
             display_name = CASE WHEN excluded.followers_count IS NULL AND excluded.bio = ''
                                 THEN accounts.display_name ELSE excluded.display_name END,
             bio = CASE WHEN excluded.bio = '' THEN accounts.bio ELSE excluded.bio END,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -25,13 +26,13 @@ from flows.sources.common import (
     dump,
     interaction_adder,
     normalise_each,
-    parse_timestamp,
     provenance,
     quarantine,
     redact_in_loggers,
     require,
     stub_account,
 )
+from flows.sources.dates import parse_timestamp
 from warehouse.records import (
     Account,
     Batch,
@@ -166,9 +167,73 @@ def normalise_post_view(item: Any, prov: Provenance) -> Batch:
             hashtags=_tags(record),
             provenance=prov,
             raw=dump(item),
+            version_at=_indexed_at(item),
         )
     )
     return batch
+
+
+def _indexed_at(item: dict[str, Any]) -> datetime | None:
+    """When the server indexed this record: a later record of the same post is its newer version."""
+    try:
+        return parse_timestamp(item.get("indexedAt"), "indexedAt")
+    except ValueError:
+        return None
+
+
+THREAD_POST = "app.bsky.feed.defs#threadViewPost"
+UNREADABLE = {
+    "app.bsky.feed.defs#notFoundPost": "not found (deleted)",
+    "app.bsky.feed.defs#blockedPost": "blocked",
+}
+
+
+def thread_posts(thread: Any) -> list[Any]:
+    """The nodes of a getPostThread `thread`: ancestors from the root down, the post, then its replies
+    depth first. Walked without recursion: threads can be deeper than Python's stack."""
+    ancestors: list[Any] = []
+    node = thread.get("parent") if isinstance(thread, dict) else None
+    while isinstance(node, dict):
+        ancestors.append(node)
+        node = node.get("parent")
+    found: list[Any] = []
+    stack = [thread]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        replies = node.get("replies") if isinstance(node, dict) else None
+        stack.extend(reversed(replies) if isinstance(replies, list) else [])
+    return [*reversed(ancestors), *found]
+
+
+def normalise_thread_node(node: Any, prov: Provenance) -> Batch:
+    """One node of a thread: a post, or a post the server did not return (a ValueError saying why)."""
+    kind = node.get("$type") if isinstance(node, dict) else None
+    kind = kind if isinstance(kind, str) else None
+    if kind in UNREADABLE:
+        raise ValueError(
+            f"the thread names {str(node.get('uri'))[:120]} but the server returned it as {UNREADABLE[kind]}"
+        )
+    if kind == THREAD_POST or (isinstance(node, dict) and "post" in node and "uri" not in node):
+        return normalise_post_view(node.get("post"), prov)
+    return normalise_post_view(node, prov)
+
+
+def normalise_bluesky_item(obj: Any, prov: Provenance, origin: str, line_no: int) -> Batch:
+    """A file item: a searchPosts (`posts`), getAuthorFeed or getTimeline (`feed`) or getPostThread
+    (`thread`) response, or one post view or feed item (a line of JSON Lines)."""
+    lists = {"posts": normalise_post_view, "feed": normalise_post_view, "thread": normalise_thread_node}
+    for key, normalise in lists.items():
+        value = obj.get(key) if isinstance(obj, dict) else None
+        if key == "thread" and isinstance(value, dict):
+            value = thread_posts(value)
+        if isinstance(value, list):
+            return normalise_each(
+                value, partial(normalise, prov=prov), source=SOURCE, origin=origin, line_no=line_no
+            )
+    if isinstance(obj, dict) and str(obj.get("$type")) in (THREAD_POST, *UNREADABLE):
+        return normalise_thread_node(obj, prov)
+    return normalise_post_view(obj, prov)
 
 
 def _repost(reason: dict[str, Any], original: Post, prov: Provenance) -> Batch:

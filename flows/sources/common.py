@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import datetime
 from html import unescape
 from html.parser import HTMLParser
 from importlib import metadata
@@ -80,6 +82,26 @@ def quarantine(source: str, origin: str, line_no: int | None, reason: str, raw: 
     return Batch(quarantined=[record], read=1)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean(value: Any) -> Any:
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+def repaired(batch: Batch) -> Batch:
+    """The batch with lone surrogates (half an emoji, from `\\ud83d` in a cut JSON string) replaced by
+    U+FFFD in every text: they cannot be stored as UTF-8, and one broken character should not cost a post."""
+    records: list[list[Any]] = [batch.posts, batch.accounts, batch.interactions, batch.quarantined]
+    for group in records:
+        for index, record in enumerate(group):
+            fields = {f: getattr(record, f) for f in record.__dataclass_fields__}
+            broken = {f: _clean(v) for f, v in fields.items() if isinstance(v, str) and _SURROGATE.search(v)}
+            if broken:
+                group[index] = replace(record, **broken)
+    return batch
+
+
 def normalise_each(
     items: Iterable[Any],
     normalise: Callable[[Any], Batch],
@@ -94,14 +116,11 @@ def normalise_each(
     batch = Batch()
     for index, item in enumerate(items, start=1):
         try:
-            batch.extend(normalise(item))
+            batch.extend(repaired(normalise(item)))
         except ValueError as exc:
             where = f"line {line_no}, item {index}" if line_no is not None else f"item {index}"
-            batch.extend(
-                quarantine(
-                    source, origin, line_no if line_no is not None else index, f"{where}: {exc}", dump(item)
-                )
-            )
+            line = line_no if line_no is not None else index
+            batch.extend(repaired(quarantine(source, origin, line, f"{where}: {exc}", dump(item))))
     return batch
 
 
@@ -270,16 +289,3 @@ def redact_in_loggers(names: Iterable[str], secrets: Iterable[str]) -> None:
                 break
         else:
             logger.addFilter(RedactSecrets(secrets))
-
-
-def parse_timestamp(value: Any) -> datetime:
-    """An ISO 8601 timestamp as naive UTC (the warehouse stores UTC without zone)."""
-    if not isinstance(value, str):
-        raise ValueError(f"created_at must be an ISO 8601 string, got {value!r}")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"created_at is not ISO 8601: {value!r}") from exc
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed

@@ -3,13 +3,14 @@
 One JSON object per line, one post per object::
 
     {"id": "1001",                                  # required, unique within the platform
-     "created_at": "2026-11-16T08:12:00Z",          # required, ISO 8601 (naive = UTC)
+     "created_at": "2026-11-16T08:12:00Z",          # required: ISO 8601, RFC 2822, epoch s or ms (naive = UTC)
+     "edited_at": "2026-11-16T09:00:00Z",           # optional: when this version was written (an edit)
      "text": "…",                                   # required; a repost carries the reposted text
      "author": {"id": "a17", "handle": "drjane",    # required: id and handle
                 "display_name": "Dr Jane", "bio": "GP in Leeds", "followers": 1200},
      "platform": "sample",                          # optional (default: the file source name)
      "url": "https://…", "lang": "en",              # optional
-     "reply_to":  {"id": "999", "author_id": "a3"}, # optional: the post replied to and its author
+     "reply_to":  {"id": "999", "author_id": "a3"}, # optional: the post replied to and its author (if known)
      "quote_of":  {"id": "…",   "author_id": "…"},  # optional
      "repost_of": {"id": "…",   "author_id": "…"},  # optional
      "mentions": [{"id": "a5", "handle": "nhsengland"}],  # optional
@@ -24,7 +25,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flows.sources.common import interaction_adder, parse_timestamp, stub_account
+from flows.sources.common import interaction_adder, stub_account
+from flows.sources.dates import parse_timestamp
 from warehouse.records import (
     Account,
     Batch,
@@ -48,28 +50,35 @@ def _required_str(obj: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
-def _ref(obj: dict[str, Any], key: str) -> tuple[str, str] | None:
+def _ref(obj: dict[str, Any], key: str) -> tuple[str, str | None] | None:
+    """(post id, its author's id) of a referenced post; the author may be unknown (no edge is made)."""
     ref = obj.get(key)
     if ref is None:
         return None
     if not isinstance(ref, dict):
         raise ValueError(f"{key!r} must be an object with 'id' and 'author_id'")
-    return _required_str(ref, "id", f"{key}."), _required_str(ref, "author_id", f"{key}.")
+    author = ref.get("author_id")
+    return _required_str(ref, "id", f"{key}."), _required_str(ref, "author_id", f"{key}.") if author else None
 
 
-def normalise_post(obj: Any, *, default_platform: str, provenance: Provenance) -> Batch:
+def normalise_post(
+    obj: Any, *, default_platform: str, provenance: Provenance, date_format: str | None = None
+) -> Batch:
     """Turn one JSONL object into a post, its author, mentioned accounts and interactions.
 
+    `date_format` (strptime codes) reads times written in a layout of their own, such as `06/01/14`.
     Raises ValueError, naming the field, on anything it does not recognise.
     """
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object per line, got {type(obj).__name__}")
     platform = obj.get("platform") or default_platform
-    if not isinstance(platform, str):
-        raise ValueError("'platform' must be a string")
+    if not isinstance(platform, str) or not platform.strip():
+        raise ValueError("'platform' must be a non-empty string")
     native_id = _required_str(obj, "id", "")
     text = _required_str(obj, "text", "")
-    created_at = parse_timestamp(obj.get("created_at"))
+    created_at = parse_timestamp(obj.get("created_at"), "created_at", date_format)
+    edited = obj.get("edited_at")
+    version_at = parse_timestamp(edited, "edited_at", date_format) if edited not in (None, "") else None
     author = _author(obj, platform, provenance)
     hashtags = obj.get("hashtags") or []
     if not isinstance(hashtags, list) or not all(isinstance(h, str) for h in hashtags):
@@ -92,7 +101,8 @@ def normalise_post(obj: Any, *, default_platform: str, provenance: Provenance) -
         repost_of_post_id=_target(platform, refs[InteractionKind.REPOST]),
         hashtags=tuple(h.lstrip("#") for h in hashtags),
         provenance=provenance,
-        raw=json.dumps(obj, ensure_ascii=False, sort_keys=True),
+        raw=json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str),
+        version_at=version_at,
     )
     batch = Batch(read=1)
     batch.accounts.append(author)
@@ -121,7 +131,7 @@ def _optional_str(obj: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _target(platform: str, ref: tuple[str, str] | None) -> str | None:
+def _target(platform: str, ref: tuple[str, str | None] | None) -> str | None:
     return qualified(platform, ref[0]) if ref else None
 
 

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -36,12 +37,12 @@ from flows.sources.common import (
     html_to_text,
     interaction_adder,
     normalise_each,
-    parse_timestamp,
     provenance,
     quarantine,
     require,
     stub_account,
 )
+from flows.sources.dates import parse_timestamp
 from warehouse.records import (
     Account,
     Batch,
@@ -173,9 +174,34 @@ def normalise_status(status: Any, ctx: StatusContext) -> Batch:
             hashtags=hashtags,
             provenance=ctx.provenance,
             raw=dump(status),
+            version_at=_edited_at(status),
         ),
     )
     return batch
+
+
+def _edited_at(status: dict[str, Any]) -> datetime | None:
+    """When the status was last edited (Mastodon 3.5+); a status never edited has `edited_at` null."""
+    edited = status.get("edited_at")
+    return parse_timestamp(edited, "edited_at") if edited is not None else None
+
+
+def normalise_mastodon_item(obj: Any, ctx: StatusContext, origin: str, line_no: int) -> Batch:
+    """A file item: one status, a list of them, a thread context (`/statuses/:id/context`: ancestors
+    from the root down, then descendants) or a search result (`/api/v2/search`: `statuses`)."""
+    if (
+        isinstance(obj, dict)
+        and isinstance(obj.get("ancestors"), list)
+        and isinstance(obj.get("descendants"), list)
+    ):
+        obj = [*obj["ancestors"], *obj["descendants"]]
+    elif isinstance(obj, dict) and isinstance(obj.get("statuses"), list):
+        obj = obj["statuses"]
+    if isinstance(obj, list):
+        return normalise_each(
+            obj, lambda s: normalise_status(s, ctx), source=SOURCE, origin=origin, line_no=line_no
+        )
+    return normalise_status(obj, ctx)
 
 
 class _KeepBody(requests.Session):

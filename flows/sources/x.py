@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -26,13 +27,13 @@ from flows.sources.common import (
     dump,
     interaction_adder,
     normalise_each,
-    parse_timestamp,
     provenance,
     quarantine,
     redact_in_loggers,
     require,
     subobject,
 )
+from flows.sources.dates import parse_timestamp
 from warehouse.records import (
     Account,
     Batch,
@@ -92,21 +93,105 @@ def _account(user: dict[str, Any], prov: Provenance) -> Account:
     )
 
 
+@dataclass(frozen=True)
+class TweetVersion:
+    """Which post a tweet is a version of (`edit_version`), and its own id and times."""
+
+    post_native: str
+    native: str
+    created_at: datetime
+    version_at: datetime | None
+
+
+def tweet_post(
+    tweet: dict[str, Any],
+    version: TweetVersion,
+    author: Account,
+    text: str,
+    links: dict[InteractionKind, str],
+    hashtags: tuple[str, ...],
+    prov: Provenance,
+) -> Post:
+    """The post of a tweet, v2 or v1.1 alike, so the same tweet read either way is the same row."""
+    return Post(
+        post_id=qualified(SOURCE, version.post_native),
+        source=SOURCE,
+        native_id=version.post_native,
+        author_id=author.account_id,
+        created_at=version.created_at,
+        text=text,
+        lang=tweet.get("lang") if isinstance(tweet.get("lang"), str) else None,
+        url=f"https://x.com/{author.handle or 'i'}/status/{version.native}",
+        reply_to_post_id=links.get(InteractionKind.REPLY),
+        quote_of_post_id=links.get(InteractionKind.QUOTE),
+        repost_of_post_id=links.get(InteractionKind.REPOST),
+        hashtags=hashtags,
+        provenance=prov,
+        raw=dump(tweet),
+        version_at=version.version_at,
+    )
+
+
+def _hashtags(entities: dict[str, Any]) -> tuple[str, ...]:
+    tags = entities.get("hashtags")
+    found = tags if isinstance(tags, list) else []
+    return tuple(h["tag"] for h in found if isinstance(h, dict) and isinstance(h.get("tag"), str))
+
+
+def unknown_author(native: str, prov: Provenance, why: Any = None) -> Account:
+    """An author X did not return (withheld, suspended, deleted): its id is known, its handle is not.
+
+    The empty handle never replaces a handle the warehouse knows (`_upsert_accounts`)."""
+    raw = dump(why if why is not None else {"id": native})
+    return Account(qualified(SOURCE, native), SOURCE, native, "", f"unknown X account {native}", "", None,
+                   f"https://x.com/i/user/{native}", prov, raw)  # fmt: skip
+
+
+def edit_version(native: str, chain: Any, created_at: datetime) -> tuple[str, datetime, datetime | None]:
+    """(post id, created_at, version_at) of a tweet in its edit history (`edit_history_tweet_ids`).
+
+    Every edit of a tweet is a new tweet id; the first id of the history names the post, so the
+    versions of one tweet are one post, the newest kept. The post was created when its first id was
+    (read from the snowflake id); each version was written at its own `created_at`. Without an edit
+    history the payload cannot date versions apart (version_at None)."""
+    ids = [str(i) for i in chain] if isinstance(chain, list) else []
+    if not ids or native not in ids:
+        return native, created_at, None
+    first = ids[0]
+    if first == native:
+        return native, created_at, created_at
+    original = created_at
+    if first.isdigit() and len(first) < 20:
+        # X writes created_at to the second; the snowflake knows milliseconds.
+        snowflake = datetime.fromtimestamp(id_time(first), UTC).replace(tzinfo=None, microsecond=0)
+        original = min(created_at, snowflake)
+    return first, original, created_at
+
+
 def normalise_tweet(
-    tweet: Any, users: dict[str, dict[str, Any]], tweets: dict[str, dict[str, Any]], prov: Provenance
+    tweet: Any,
+    users: dict[str, dict[str, Any]],
+    tweets: dict[str, dict[str, Any]],
+    prov: Provenance,
+    missing_users: dict[str, Any] | None = None,
 ) -> Batch:
     """One v2 tweet, with the page's `includes` as lookups, → post, accounts and typed interactions.
 
-    Raises ValueError on a tweet that is not a v2 tweet object or whose author is not in `includes`.
+    An author missing from `includes` (withheld, suspended) becomes an account known only by its id,
+    with the page's `errors` entry for it as its payload. Raises ValueError on a tweet that is not a
+    v2 tweet object.
     """
     native = str(require(tweet, "id", (str, int)))
     text = require(tweet, "text", str)
     author_native = str(require(tweet, "author_id", (str, int)))
-    created_at = parse_timestamp(tweet.get("created_at"))
-    if author_native not in users:
-        raise ValueError(f"author {author_native} is not in includes.users (request expansions=author_id)")
-    author = _account(users[author_native], prov)
-    post_id = qualified(SOURCE, native)
+    post_native, created_at, version_at = edit_version(
+        native, tweet.get("edit_history_tweet_ids"), parse_timestamp(tweet.get("created_at"))
+    )
+    if author_native in users:
+        author = _account(users[author_native], prov)
+    else:
+        author = unknown_author(author_native, prov, (missing_users or {}).get(author_native))
+    post_id = qualified(SOURCE, post_native)
     batch = Batch(read=1, accounts=[author])
     by_username = {u.get("username", "").lower(): u for u in users.values()}
     note = tweet.get("note_tweet")
@@ -142,44 +227,49 @@ def normalise_tweet(
         edge(InteractionKind.MENTION, str(mention_id), None)
         if user is not None:
             batch.accounts.append(_account(user, prov))
-    hashtags = tuple(
-        h["tag"]
-        for h in entities.get("hashtags") or []
-        if isinstance(h, dict) and isinstance(h.get("tag"), str)
-    )
+    hashtags = _hashtags(entities)
     batch.posts.append(
-        Post(
-            post_id=post_id,
-            source=SOURCE,
-            native_id=native,
-            author_id=author.account_id,
-            created_at=created_at,
-            text=text,
-            lang=tweet.get("lang") if isinstance(tweet.get("lang"), str) else None,
-            url=f"https://x.com/{author.handle}/status/{native}",
-            reply_to_post_id=links.get(InteractionKind.REPLY),
-            quote_of_post_id=links.get(InteractionKind.QUOTE),
-            repost_of_post_id=links.get(InteractionKind.REPOST),
-            hashtags=hashtags,
-            provenance=prov,
-            raw=dump(tweet),
+        tweet_post(
+            tweet,
+            TweetVersion(post_native, native, created_at, version_at),
+            author,
+            text,
+            links,
+            hashtags,
+            prov,
         )
     )
     return batch
 
 
+def _listed(obj: dict[str, Any], key: str) -> list[Any]:
+    value = obj.get(key)
+    return value if isinstance(value, list) else []
+
+
 def normalise_x_page(page: Any, prov: Provenance, origin: str, line_no: int | None = None) -> Batch:
     """A v2 search response page → records; a bad tweet is quarantined, a bad page raises ValueError."""
-    if not isinstance(page, dict) or not ({"data", "meta"} & page.keys()):
+    if not isinstance(page, dict) or not ({"data", "meta", "errors"} & page.keys()):
         raise ValueError("not an X API v2 response page (no 'data' or 'meta')")
     data = page.get("data") or []
+    if isinstance(data, dict):
+        data = [data]  # the filtered stream: one tweet per message
     includes = page.get("includes") or {}
     if not isinstance(data, list) or not isinstance(includes, dict):
-        raise ValueError("'data' must be a list of tweets and 'includes' an object")
-    users = {str(u["id"]): u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u}
-    tweets = {str(t["id"]): t for t in includes.get("tweets") or [] if isinstance(t, dict) and "id" in t}
+        raise ValueError("'data' must be a tweet or a list of tweets and 'includes' an object")
+    users = {str(u["id"]): u for u in _listed(includes, "users") if isinstance(u, dict) and "id" in u}
+    tweets = {str(t["id"]): t for t in _listed(includes, "tweets") if isinstance(t, dict) and "id" in t}
+    missing = {
+        str(e["value"]): e
+        for e in _listed(page, "errors")
+        if isinstance(e, dict) and "value" in e and e.get("resource_type") == "user"
+    }
     return normalise_each(
-        data, lambda t: normalise_tweet(t, users, tweets, prov), source=SOURCE, origin=origin, line_no=line_no
+        data,
+        lambda t: normalise_tweet(t, users, tweets, prov, missing),
+        source=SOURCE,
+        origin=origin,
+        line_no=line_no,
     )
 
 

@@ -64,7 +64,9 @@ def warehouse(tmp_path: Path) -> Warehouse:
 
 
 def counts_add_up(counts: Any) -> bool:
-    return bool(counts.read == counts.posts_stored + counts.quarantined + counts.duplicates)
+    """read = stored + duplicates + conflicts + quarantined (edits are among the stored)."""
+    total = counts.posts_stored + counts.quarantined + counts.duplicates + counts.conflicts
+    return bool(counts.read == total and counts.edits <= counts.posts_stored)
 
 
 # --- Mastodon -----------------------------------------------------------------------------------

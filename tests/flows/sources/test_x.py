@@ -175,13 +175,17 @@ def test_a_cursor_older_than_the_search_window_is_dropped_with_a_notice(
     assert warehouse.get_cursor("x", "NHS") == str(recent + 1)
 
 
-def test_a_malformed_tweet_is_quarantined(
+def test_a_malformed_tweet_is_quarantined_and_one_without_its_author_kept(
     http: responses.RequestsMock, warehouse: Warehouse, backoff: Backoff
 ) -> None:
-    FakeX([tweet(1), tweet(2, author="9999"), tweet(3)]).install(http)  # 9999 is not in includes.users
+    # 2's date is not a date; 9999 is not in includes.users (withheld or suspended): its post is kept
+    # with an account known only by its id.
+    FakeX([tweet(1), tweet(2, created_at="not a date"), tweet(3, author="9999")]).install(http)
     counts = ingest_query(warehouse, source(backoff), "NHS", run_id="r1")
     assert (counts.read, counts.posts_stored, counts.quarantined) == (3, 2, 1)
     assert counts_add_up(counts)
     q = warehouse.query("SELECT reason, raw FROM quarantine")
-    assert "includes.users" in q.loc[0, "reason"]
+    assert "created_at" in q.loc[0, "reason"]
     assert json.loads(q.loc[0, "raw"])["id"] == "2"
+    stub = warehouse.query("SELECT handle, display_name FROM accounts WHERE account_id = 'x:9999'")
+    assert (stub.loc[0, "handle"], stub.loc[0, "display_name"]) == ("", "unknown X account 9999")
