@@ -27,7 +27,7 @@ from warehouse.store import schema_statements
 
 TTL_SECONDS = 60
 SEARCH_LIMIT = 500
-TONES = ("constructive", "neutral", "hostile")
+TONES = ("constructive", "neutral", "hostile", "unscored")
 OUTREACH_STATUSES = ("shortlisted", "contacted", "replied", "declined", "not a fit")
 EMPTY_STATE_MESSAGE = (
     "No analysis to show yet. Run `make demo` (or `commonground demo --no-dashboard`) for the bundled "
@@ -117,7 +117,7 @@ WITH a AS (
 wp AS (
     SELECT p.post_id, p.author_id, p.created_at, p.text, p.url,
            coalesce(f.hashtags, p.hashtags) AS tags,
-           t.tone, t.constructive, t.hostile
+           t.tone, t.constructive, t.hostile, array_to_string(t.reasons, ', ') AS reasons, t.unscored_reason
     FROM posts p
     CROSS JOIN a
     LEFT JOIN post_features f ON f.post_id = p.post_id
@@ -129,18 +129,21 @@ wp AS (
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def tone_summary(path: str, analysis_id: str) -> pd.DataFrame:
-    """One row: posts in the window, posts scored, and the share of each tone among scored posts."""
+    """One row: posts in the window, posts scored, posts the model could not judge (``unscored``: empty,
+    no words, not English), and the share of each tone among the scored posts."""
     return _read(
         path,
         _WINDOW_POSTS
         + """
+        , judged AS (SELECT *, tone IS NOT NULL AND tone <> 'unscored' AS ok FROM wp)
         SELECT count(*) AS posts,
-               count(tone) AS scored,
-               avg(CASE WHEN tone IS NULL THEN NULL WHEN tone = 'constructive' THEN 1 ELSE 0 END)
+               count(*) FILTER (WHERE ok) AS scored,
+               count(*) FILTER (WHERE tone = 'unscored') AS unscored,
+               avg(CASE WHEN NOT ok THEN NULL WHEN tone = 'constructive' THEN 1 ELSE 0 END)
                    AS share_constructive,
-               avg(CASE WHEN tone IS NULL THEN NULL WHEN tone = 'neutral' THEN 1 ELSE 0 END) AS share_neutral,
-               avg(CASE WHEN tone IS NULL THEN NULL WHEN tone = 'hostile' THEN 1 ELSE 0 END) AS share_hostile
-        FROM wp
+               avg(CASE WHEN NOT ok THEN NULL WHEN tone = 'neutral' THEN 1 ELSE 0 END) AS share_neutral,
+               avg(CASE WHEN NOT ok THEN NULL WHEN tone = 'hostile' THEN 1 ELSE 0 END) AS share_hostile
+        FROM judged
         """,
         [analysis_id],
     )
@@ -154,7 +157,7 @@ def tone_per_day(path: str, analysis_id: str) -> pd.DataFrame:
         _WINDOW_POSTS
         + """
         SELECT date_trunc('day', created_at) AS day, tone, count(*) AS posts
-        FROM wp WHERE tone IS NOT NULL
+        FROM wp WHERE tone IS NOT NULL AND tone <> 'unscored'
         GROUP BY ALL ORDER BY day, tone
         """,
         [analysis_id],
@@ -252,13 +255,14 @@ def example_posts(path: str, analysis_id: str, account_id: str) -> pd.DataFrame:
         [analysis_id, account_id],
     )
     post_ids = (EXAMPLE_POSTS.load(ids["example_posts"].iloc[0]) or []) if len(ids) else []
-    columns = ["created_at", "tone", "constructive", "hostile", "text", "url", "post_id"]
+    columns = ["created_at", "tone", "reasons", "constructive", "hostile", "text", "url", "post_id"]
     if not post_ids:
         return pd.DataFrame(columns=columns)
     frame = _read(
         path,
         """WITH a AS (SELECT model_version AS mv FROM analyses WHERE analysis_id = ?)
-           SELECT p.created_at, t.tone, t.constructive, t.hostile, p.text, p.url, p.post_id
+           SELECT p.created_at, t.tone, array_to_string(t.reasons, ', ') AS reasons, t.constructive,
+                  t.hostile, p.text, p.url, p.post_id
            FROM posts p CROSS JOIN a
            LEFT JOIN tone_scores t ON t.post_id = p.post_id AND t.model_version = a.mv
            WHERE p.post_id IN (SELECT unnest(?::VARCHAR[]))""",
@@ -312,7 +316,7 @@ def search_posts(
 ) -> pd.DataFrame:
     """Posts of the analysis window matching every filter given, newest first.
 
-    `text` is a literal substring (case-insensitive); `tones` any of constructive/neutral/hostile;
+    `text` is a literal substring (case-insensitive); `tones` any of constructive/neutral/hostile/unscored;
     `camp_id` the camp of the author in this analysis; `hashtag` one hashtag, with or without '#'.
     """
     where = ["TRUE"]
@@ -335,7 +339,8 @@ def search_posts(
         _WINDOW_POSTS
         + f"""
         SELECT wp.created_at, coalesce(acc.handle, wp.author_id) AS author, cp.label AS camp, wp.tone,
-               wp.constructive, wp.hostile, wp.text, wp.tags AS hashtags, wp.url, wp.post_id
+               coalesce(nullif(wp.reasons, ''), wp.unscored_reason) AS reasons, wp.constructive,
+               wp.hostile, wp.text, wp.tags AS hashtags, wp.url, wp.post_id
         FROM wp
         LEFT JOIN accounts acc ON acc.account_id = wp.author_id
         LEFT JOIN communities c ON c.account_id = wp.author_id AND c.analysis_id = ?

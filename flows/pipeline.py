@@ -230,10 +230,12 @@ def tone_frame(model: ToneModel, posts: pd.DataFrame) -> pd.DataFrame:
     frame.insert(0, "post_id", posts["post_id"].to_numpy())
     frame["model_version"] = model.version
     attributes = [
-        {c.removeprefix("attr_"): round(float(v), 4) for c, v in zip(attrs, row, strict=True)}
+        {c.removeprefix("attr_"): round(float(v), 4) for c, v in zip(attrs, row, strict=True) if v == v}
         for row in scores[attrs].itertuples(index=False)
     ]
     frame["attributes"] = pd.Series(attributes, index=frame.index, dtype=object)
+    frame["reasons"] = pd.Series([r.split("; ") if r else [] for r in scores["reasons"]], index=frame.index)
+    frame["unscored_reason"] = scores["unscored_reason"].replace("", None)
     return frame
 
 

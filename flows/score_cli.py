@@ -61,7 +61,9 @@ def score_csv(
 
 
 def _fmt(value: object) -> object:
-    return round(value, 4) if isinstance(value, float) else value
+    if isinstance(value, float):
+        return "" if value != value else round(value, 4)  # an unscored text's probabilities: empty cells
+    return value
 
 
 def _decode_lines(raw: BinaryIO, bad_lines: list[int]) -> Iterator[str]:

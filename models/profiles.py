@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from models.tone_base import UNSCORED
+
 PROFILE_COLUMNS = [
     "camp_id",
     "label",
@@ -19,6 +21,7 @@ PROFILE_COLUMNS = [
     "share_constructive",
     "share_neutral",
     "share_hostile",
+    "n_unscored",
     "top_hashtags",
     "top_terms",
     "top_accounts",
@@ -79,6 +82,8 @@ def camp_profiles(
     for camp, accounts in sorted(members.items()):
         mine = own[own["camp"] == camp]
         toned = mine["tone"].dropna()
+        n_unscored = int((toned == UNSCORED).sum())
+        toned = toned[toned != UNSCORED]  # shares are of the posts the model could judge
         tone_share = toned.value_counts(normalize=True) if len(toned) else pd.Series(dtype=float)
         out_endorse = endorse[endorse["src_camp"] == camp]
         insularity = float((out_endorse["dst_camp"] == camp).mean()) if len(out_endorse) else None
@@ -99,6 +104,7 @@ def camp_profiles(
                 "share_constructive": float(tone_share.get("constructive", 0.0)),
                 "share_neutral": float(tone_share.get("neutral", 0.0)),
                 "share_hostile": float(tone_share.get("hostile", 0.0)),
+                "n_unscored": n_unscored,
                 "top_hashtags": top_tags.get(camp, []),
                 "top_terms": top_terms.get(camp, []),
                 "top_accounts": top_accounts,

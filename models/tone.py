@@ -1,20 +1,21 @@
-"""Tone of a post: constructive vs hostile, plus the attributes that explain it.
+"""Tone of a post: constructive vs hostile, the attributes that explain it, and the reasons for each post.
 
 The shipped model (``minilm-tone``) is all-MiniLM-L6-v2 fine-tuned end to end by
-``python -m lab.tone.train`` with one linear layer of heads on mean-pooled token states
-(constructive, hostile, and the C3 attributes), optionally blended per head with a hashed TF-IDF
-logistic regression (``models.tone_lexical``). Only what training changed ships, in
-``models/weights/``: ``tone_encoder.safetensors`` (float16; every encoder tensor except the frozen word
-embeddings, which come from the packaged MiniLM, plus the heads), ``tone_model.json`` (head names,
-calibrated thresholds, blend weights, training data, validation metrics) and, when blended,
-``tone_lexical.safetensors``.
+``python -m lab.tone.train`` with one linear layer of heads on mean-pooled token states: the C3
+constructive head, the hostile head and one head per attribute (``models.tone_base.ATTRIBUTES``),
+trained on post-length corpora. ``constructive`` is then a calibrated combination of the heads (a
+logistic layer over their logits, fitted on validation data: reasoning, evidence, a proposal, a question,
+a story, told respectfully, and the absence of hostility), not the length of the text. Only what training
+changed ships, in ``models/weights/``: ``tone_encoder.safetensors`` (float16; every encoder tensor except
+the frozen word embeddings, which come from the packaged MiniLM, plus the heads) and ``tone_model.json``
+(head names, thresholds, the combination, training data, validation metrics).
 
 This module does no I/O beyond loading the encoder and those files.
 
-Edge inputs: a text that is empty or only whitespace after :func:`prepare_text` is not encoded at all;
-it gets probability 0.0 for every head and tone ``"neutral"``. Every other text (emoji-only,
-non-English, 10,000 characters — truncated to ``max_length`` tokens) is encoded and scored normally; one
-the tokenizer cannot handle is scored as empty with a warning instead of failing the batch.
+Texts it cannot judge are not scored: empty, only emoji / links / mentions, or not English
+(``models.judgeable``) give tone ``"unscored"``, NaN probabilities and the reason. Every other text (10,000
+characters included — truncated to ``max_length`` tokens, a repeated sentence counted once) is scored; one
+the tokenizer cannot handle is reported unscored with a warning instead of failing the batch.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from models.judgeable import unscorable_reasons
 from models.tone_base import (
+    BRIDGING,
+    HOSTILE_SIDE,
     MODEL_FAMILY,
     ToneModel,
     ToneScore,
@@ -37,18 +41,17 @@ from models.tone_base import (
     prepare_text,
     sigmoid,
     tone_of,
+    unscored,
 )
 from models.tone_hf import HeadOverride, SequenceClassifier, override_spec, parse_overrides
-from models.tone_lexical import LexicalHead
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 2  # bump when the weights layout or prepare_text changes meaning
+SCHEMA_VERSION = 3  # bump when the weights layout or prepare_text changes meaning
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 ENCODER_FILE = "tone_encoder.safetensors"
 META_FILE = "tone_model.json"
-LEXICAL_FILE = "tone_lexical.safetensors"
 
 
 class ToneWeightsMissing(FileNotFoundError):
@@ -98,51 +101,49 @@ NOT_SHIPPED = ("encoder.embeddings.word_embeddings.", "encoder.embeddings.positi
 # --------------------------------------------------------------------------------------------- weights
 
 
-LENGTH_CAP_WORDS = 200  # the length feature stops growing here (C3 comments rarely go beyond)
+LENGTH_CAP_WORDS = 200  # the length input stops growing here
 
 
 def length_feature(texts: Sequence[str]) -> np.ndarray:
-    """log(1 + words) of prepared texts, capped: the length input of the constructive calibration."""
+    """log(1 + words) of prepared texts, capped at ``LENGTH_CAP_WORDS``."""
     words = np.array([min(len(t.split()), LENGTH_CAP_WORDS) for t in texts], dtype=np.float64)
     return np.log1p(words)
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """A logistic layer over a head, fitted on validation data by ``python -m lab.tone.train``:
-    ``p = sigmoid(coef_logit * logit(p_head) + coef_length * log(1 + words)
-    + sum(c * logit(p_other) for other, c in coef_heads) + intercept)``.
-
-    * constructive: the crowd that labelled C3 found longer comments more often constructive, and the
-      fine-tuned encoder cannot count words (mean pooling averages them), so the length is given
-      explicitly, in one coefficient that the model card reports;
-    * hostile: the attribute heads learned from C3 (personal attack, abusive, no respect, ...) add to the
-      TweetEval-trained hostile head."""
+    """A logistic layer over the heads, fitted on validation data by ``python -m lab.tone.train``:
+    ``p = sigmoid(coef_logit * logit(p_head) + sum(c * logit(p_other) for other, c in coef_heads)
+    + coef_length * log(1 + words) + intercept)``. ``constructive`` is such a combination of the bridging
+    and hostile heads; ``coef_length`` (0 unless training measured that it helps within the length
+    targets) is in the open in the model card."""
 
     coef_logit: float = 1.0
-    coef_length: float = 0.0
     intercept: float = 0.0
     coef_heads: tuple[tuple[str, float], ...] = ()
+    coef_length: float = 0.0
 
     @classmethod
     def from_meta(cls, c: dict[str, Any]) -> Calibration:
         return cls(
             float(c.get("coef_logit", 1.0)),
-            float(c.get("coef_length", 0.0)),
             float(c.get("intercept", 0.0)),
             tuple((str(k), float(v)) for k, v in (c.get("coef_heads") or {}).items()),
+            float(c.get("coef_length", 0.0)),
         )
 
     def apply(
-        self, p: np.ndarray, texts: Sequence[str], heads: dict[str, np.ndarray] | None = None
+        self, p: np.ndarray, heads: dict[str, np.ndarray] | None = None, texts: Sequence[str] | None = None
     ) -> np.ndarray:
         z = self.coef_logit * logit(p) + self.intercept
-        if self.coef_length:
-            z = z + self.coef_length * length_feature(texts)
         for name, c in self.coef_heads:
             if heads is None or name not in heads:
                 raise ValueError(f"calibration needs the {name!r} head, which this model does not have")
             z = z + c * logit(heads[name])
+        if self.coef_length:
+            if texts is None:
+                raise ValueError("this calibration needs the texts (it has a length term)")
+            z = z + self.coef_length * length_feature(texts)
         return sigmoid(z)
 
 
@@ -151,7 +152,6 @@ class ToneWeights:
     heads: tuple[str, ...]
     thresholds: dict[str, float]
     state: dict[str, Any]  # name -> torch tensor (float32)
-    lexical: LexicalHead | None
     meta: dict[str, Any]
     digest: str  # short hash of every weights file, so retraining gives a new model version
     calibration: dict[str, Calibration] = field(default_factory=dict)  # head -> calibration
@@ -172,27 +172,28 @@ def load_weights(weights_dir: Path | None = None) -> ToneWeights:
             )
     meta_raw = meta_path.read_bytes()
     meta = json.loads(meta_raw)
+    if int(meta.get("schema_version", 0)) != SCHEMA_VERSION:
+        raise ToneWeightsMissing(
+            f"{meta_path} holds tone weights of schema {meta.get('schema_version')}, this code reads schema "
+            f"{SCHEMA_VERSION}: restore models/weights/ from git, or retrain with `make train-tone`."
+        )
     heads = tuple(meta["heads"])
     for required in ("constructive", "hostile"):
         if required not in heads:
             raise ValueError(f"{meta_path}: no '{required}' head")
     state = {k: v.float() for k, v in load_file(str(enc_path)).items()}
-    lexical = LexicalHead.load(wdir / LEXICAL_FILE, meta["lexical"]) if meta.get("lexical") else None
     thresholds = {k: float(v) for k, v in meta.get("thresholds", {}).items()}
     calibration = {
         head: Calibration.from_meta(c) for head, c in (meta.get("calibration") or {}).items() if head in heads
     }
-    return ToneWeights(heads, thresholds, state, lexical, meta, weights_digest(wdir), calibration)
+    return ToneWeights(heads, thresholds, state, meta, weights_digest(wdir), calibration)
 
 
 def weights_digest(weights_dir: Path | None = None) -> str:
     """A short hash of every weights file, so retraining gives a new model version; reads no tensors."""
     wdir = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
     meta_raw = (wdir / META_FILE).read_bytes()
-    digest = hashlib.sha256((wdir / ENCODER_FILE).read_bytes() + b"\0" + meta_raw)
-    if json.loads(meta_raw).get("lexical"):
-        digest.update(b"\0" + (wdir / LEXICAL_FILE).read_bytes())
-    return digest.hexdigest()[:10]
+    return hashlib.sha256((wdir / ENCODER_FILE).read_bytes() + b"\0" + meta_raw).hexdigest()[:10]
 
 
 # --------------------------------------------------------------------------------------------- model
@@ -260,6 +261,7 @@ class MiniLMTone:
         self._attr_idx = [(a, names.index(a)) for a in self.attributes]
         self._t_con = self.weights.thresholds.get("constructive", 0.5)
         self._t_hos = self.weights.thresholds.get("hostile", 0.5)
+        self._t_attr = {a: self.weights.thresholds.get(a, 0.5) for a in self.attributes}
         self.texts_encoded = 0  # how many texts went through the transformer (tests count this)
 
     # -- encoding
@@ -307,14 +309,6 @@ class MiniLMTone:
                 mask[row, : len(s)] = 1
             out[idx] = self._forward(input_ids, mask)
             self.texts_encoded += len(seqs)
-        lex = self.weights.lexical
-        if lex is not None:
-            ok = ~np.isnan(out[:, 0])
-            p_lex = lex.probabilities([t for t, good in zip(texts, ok, strict=True) if good])
-            for j, (head, w) in enumerate(lex.blend.items()):
-                col = self.weights.heads.index(head)
-                mixed = (1 - w) * logit(out[ok, col]) + w * logit(p_lex[:, j])
-                out[ok, col] = sigmoid(mixed)
         if self.weights.calibration:
             ok = ~np.isnan(out[:, 0])
             kept = [t for t, good in zip(texts, ok, strict=True) if good]
@@ -322,43 +316,60 @@ class MiniLMTone:
             by_head = {h: raw[:, i] for i, h in enumerate(self.weights.heads)}
             for head, cal in self.weights.calibration.items():
                 col = self.weights.heads.index(head)
-                out[ok, col] = cal.apply(raw[:, col], kept, by_head)
+                out[ok, col] = cal.apply(raw[:, col], by_head, kept)
         return out
 
     # -- scoring
 
-    def _empty_score(self) -> ToneScore:
-        return ToneScore(
-            constructive=0.0,
-            hostile=0.0,
-            is_constructive=False,
-            is_hostile=False,
-            tone="neutral",
-            attributes={a: 0.0 for a in self.attributes},
-        )
+    def _reasons(self, p: np.ndarray, tone: str) -> tuple[str, ...]:
+        """Up to three attributes above their thresholds on the side of the tone, by margin (in logits).
+
+        Constructive: the bridging attributes (the two closest when none passes); hostile: the hostile
+        attributes (``hostile`` itself, offensive language, when none passes); neutral: any attribute that
+        passes, so a mixed post says what it mixes."""
+        margins = {
+            a: float(logit(np.array(p[i])) - logit(np.array(self._t_attr[a]))) for a, i in self._attr_idx
+        }
+        side = BRIDGING if tone == "constructive" else HOSTILE_SIDE if tone == "hostile" else tuple(margins)
+        ranked = sorted(((margins[a], a) for a in side if a in margins), reverse=True)
+        passed = tuple(a for m, a in ranked if m >= 0)[:3]
+        if passed or tone == "neutral":
+            return passed
+        return tuple(a for _, a in ranked[:2]) if tone == "constructive" else ("hostile",)
 
     def _score_row(self, p: np.ndarray) -> ToneScore:
         con, hos = float(p[self._i_con]), float(p[self._i_hos])
         is_con, is_hos = con >= self._t_con, hos >= self._t_hos
+        tone = tone_of(is_con, is_hos)
         return ToneScore(
             constructive=con,
             hostile=hos,
             is_constructive=bool(is_con),
             is_hostile=bool(is_hos),
-            tone=tone_of(is_con, is_hos),
+            tone=tone,
             attributes={a: float(p[i]) for a, i in self._attr_idx},
+            reasons=self._reasons(p, tone),
         )
 
     def score(self, texts: Sequence[str]) -> list[ToneScore]:
-        prepared = [prepare_text(t) for t in texts]
-        unique: dict[str, int] = {}
-        for t in prepared:
-            if t and t not in unique:
-                unique[t] = len(unique)
-        probs = self.probabilities(list(unique))
-        empty = self._empty_score()
-        per_unique = [empty if np.isnan(p[0]) else self._score_row(p) for p in probs]
-        return [per_unique[unique[t]] if t else empty for t in prepared]
+        """One score per text, in input order; each distinct text is judged and encoded once."""
+        raw = [t if isinstance(t, str) else "" for t in texts]
+        distinct = list(dict.fromkeys(raw))
+        why = dict(zip(distinct, unscorable_reasons(distinct), strict=True))
+        prepared = {t: prepare_text(t) for t in distinct if why[t] is None}
+        unique = list(dict.fromkeys(t for t in prepared.values() if t))
+        probs = self.probabilities(unique)
+        per_unique = {
+            t: unscored("unreadable", self.attributes) if np.isnan(p[0]) else self._score_row(p)
+            for t, p in zip(unique, probs, strict=True)
+        }
+        out = []
+        for t in raw:
+            reason = why[t]
+            if reason is None and not prepared[t]:
+                reason = "empty"
+            out.append(unscored(reason, self.attributes) if reason else per_unique[prepared[t]])
+        return out
 
 
 def load_tone_model(
@@ -405,7 +416,10 @@ def _minilm_version(digest: str, runtime: str) -> str:
 
 
 def score_frame(model: ToneModel, texts: Sequence[str]) -> pd.DataFrame:
-    """Scores as a table, one row per input text (input order), ready for the warehouse."""
+    """Scores as a table, one row per input text (input order), ready for the warehouse.
+
+    ``reasons``: the attributes that drove the tone, ``"; "``-separated; ``unscored_reason``: why a text
+    got tone ``"unscored"`` (its probabilities are NaN), else ``""``."""
     import pandas as pd
 
     scores = model.score(texts)
@@ -415,9 +429,11 @@ def score_frame(model: ToneModel, texts: Sequence[str]) -> pd.DataFrame:
         "is_constructive": [s.is_constructive for s in scores],
         "is_hostile": [s.is_hostile for s in scores],
         "tone": [s.tone for s in scores],
+        "reasons": ["; ".join(s.reasons) for s in scores],
+        "unscored_reason": [s.unscored_reason or "" for s in scores],
     }
     for a in model.attributes:
-        data[f"attr_{a}"] = [float(s.attributes.get(a, 0.0)) for s in scores]
+        data[f"attr_{a}"] = [float(s.attributes.get(a, float("nan"))) for s in scores]
     data["model_version"] = [model.version] * len(scores)
     frame = pd.DataFrame(data)
     return frame.astype(

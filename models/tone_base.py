@@ -12,22 +12,29 @@ from typing import Protocol
 import numpy as np
 
 MODEL_FAMILY = "minilm-tone"  # the shipped model's name in settings and in its model_version
-TONES = ("constructive", "neutral", "hostile")
+TONES = ("constructive", "neutral", "hostile")  # a text it cannot judge gets tone UNSCORED instead
 
-# Attribute heads trained from the C3 per-characteristic annotator counts (see models/weights/MODEL_CARD.md).
-ATTRIBUTES: tuple[str, ...] = (
+# The attribute heads, trained on post-length corpora (see models/weights/MODEL_CARD.md for the mapping of
+# each corpus's labels onto them and the Perspective attribute each one replaces).
+BRIDGING: tuple[str, ...] = (
+    "reasoning",
     "evidence",
     "solution",
-    "specific_points",
-    "dialogue",
+    "curiosity",
     "personal_story",
-    "provocative",
-    "sarcastic",
-    "no_respect",
-    "personal_attack",
-    "abusive",
-    "inflammatory",
+    "compassion",
+    "respect",
 )
+HOSTILE_SIDE: tuple[str, ...] = (
+    "insult",
+    "antagonize",
+    "dismissive",
+    "condescending",
+    "sarcastic",
+    "generalisation_unfair",
+)
+ATTRIBUTES: tuple[str, ...] = BRIDGING + HOSTILE_SIDE
+UNSCORED = "unscored"  # the tone of a text the model cannot judge (empty, no words, not English)
 
 
 @dataclass(frozen=True)
@@ -36,8 +43,10 @@ class ToneScore:
     hostile: float
     is_constructive: bool
     is_hostile: bool
-    tone: str  # "constructive" | "neutral" | "hostile"
+    tone: str  # "constructive" | "neutral" | "hostile" | "unscored"
     attributes: dict[str, float]
+    reasons: tuple[str, ...] = ()  # the attributes (up to three) that drove the tone, strongest first
+    unscored_reason: str | None = None  # why a text was not scored ("empty", "not English (fr)", ...)
 
 
 class ToneModel(Protocol):
@@ -52,6 +61,7 @@ _MENTION_RE = re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_]
 _HASHTAG_RE = re.compile(r"(?<![\w#&])#(\w+)")
 _TAG_WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_]+")
 _WS_RE = re.compile(r"\s+")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
 
 
 def _split_hashtag(match: re.Match[str]) -> str:
@@ -65,7 +75,8 @@ def prepare_text(text: str) -> str:
     HTML entities are unescaped (``&amp;`` → ``&``), URLs become ``http``, user mentions (including
     Mastodon ``@name@server``) become ``@user``, ``#CamelCaseTag`` becomes ``camel case tag``
     (``#NHSCrisis`` → ``nhs crisis``, ``#junior_doctors`` → ``junior doctors``) and whitespace is
-    collapsed. Empty or whitespace-only input gives ``""``.
+    collapsed, and a sentence repeated later in the text is kept once. Empty or whitespace-only input
+    gives ``""``.
 
     Regular expressions, not spaCy tokens: spaCy's ``like_url`` takes ``democrats.this`` (a missing space
     after a full stop) for a web address and its tokens miss mentions glued to punctuation (``.@USER``);
@@ -81,7 +92,42 @@ def prepare_text(text: str) -> str:
     text = _URL_RE.sub("http", text)
     text = _MENTION_RE.sub("@user", text)
     text = _HASHTAG_RE.sub(_split_hashtag, text)
-    return _WS_RE.sub(" ", text).strip()
+    return _drop_repeated_sentences(_collapse_repetition(_WS_RE.sub(" ", text).strip()))
+
+
+MIN_PASTED_WORDS = 5  # a shorter repeated chunk ("no no no", "fund nurses fund nurses") is emphasis, kept
+
+
+def _collapse_repetition(text: str) -> str:
+    """A text that is one chunk pasted several times over (``"X X X"``) becomes the chunk once, whatever
+    the chunk ends with (sentence splitting alone misses a post that ends in a hashtag or no full stop)."""
+    s = text + " "
+    period = (s + s).find(s, 1)  # the smallest shift that maps the text onto itself
+    if 0 < period < len(s) and len(s) % period == 0 and len(s[:period].split()) >= MIN_PASTED_WORDS:
+        return s[:period].strip()
+    return text
+
+
+def _drop_repeated_sentences(text: str) -> str:
+    """Each sentence once: a sentence repeated (copy-paste spam, "Fund social care. Fund social care. …")
+    says nothing more the second time, and its tone should not depend on how often it was pasted."""
+    sentences = _SENTENCE_END_RE.split(text)
+    if len(sentences) < 2:
+        return text
+    seen: set[str] = set()
+    kept = []
+    for s in sentences:
+        key = s.lower().strip()
+        if key not in seen:
+            seen.add(key)
+            kept.append(s)
+    return " ".join(kept)
+
+
+def unscored(reason: str, attributes: Sequence[str]) -> ToneScore:
+    """The score of a text the model cannot judge: no probabilities (NaN), tone ``"unscored"``, the reason."""
+    nan = float("nan")
+    return ToneScore(nan, nan, False, False, UNSCORED, {a: nan for a in attributes}, (), reason)
 
 
 def tone_of(is_constructive: bool, is_hostile: bool) -> str:

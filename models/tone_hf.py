@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.tone_base import MODEL_FAMILY, ToneModel, ToneScore, prepare_text, tone_of
+from models.tone_base import MODEL_FAMILY, UNSCORED, ToneModel, ToneScore, prepare_text, tone_of
 
 HEAD_NAMES = ("constructive", "hostile")
 POSITIVE = {
@@ -128,12 +128,23 @@ class HeadOverride:
         }
         out = []
         for s, t in zip(scores, prepared, strict=True):
-            if t:
+            if t and s.tone != UNSCORED:
                 con = float(probs["constructive"][t]) if "constructive" in probs else s.constructive
                 hos = float(probs["hostile"][t]) if "hostile" in probs else s.hostile
                 is_con = con >= 0.5 if "constructive" in probs else s.is_constructive
                 is_hos = hos >= 0.5 if "hostile" in probs else s.is_hostile
-                s = replace(s, constructive=con, hostile=hos, is_constructive=is_con, is_hostile=is_hos)
-                s = replace(s, tone=tone_of(is_con, is_hos))
+                tone = tone_of(is_con, is_hos)
+                # The base model's reasons explain its own tone; where the override changes the tone, they
+                # no longer do: a post now hostile is so for offensive language, anything else says nothing.
+                reasons = s.reasons if tone == s.tone else (("hostile",) if tone == "hostile" else ())
+                s = replace(
+                    s,
+                    constructive=con,
+                    hostile=hos,
+                    is_constructive=is_con,
+                    is_hostile=is_hos,
+                    tone=tone,
+                    reasons=reasons,
+                )
             out.append(s)
         return out

@@ -99,12 +99,14 @@ CREATE TABLE IF NOT EXISTS post_features (
 CREATE TABLE IF NOT EXISTS tone_scores (
     post_id          VARCHAR NOT NULL,
     model_version    VARCHAR NOT NULL,
-    constructive     DOUBLE NOT NULL,
-    hostile          DOUBLE NOT NULL,
+    constructive     DOUBLE,                  -- NULL when unscored
+    hostile          DOUBLE,                  -- NULL when unscored
     is_constructive  BOOLEAN NOT NULL,
     is_hostile       BOOLEAN NOT NULL,
-    tone             VARCHAR NOT NULL,        -- constructive | neutral | hostile
+    tone             VARCHAR NOT NULL,        -- constructive | neutral | hostile | unscored
     attributes       JSON,
+    reasons          VARCHAR[],               -- the attributes that drove the tone, strongest first
+    unscored_reason  VARCHAR,                 -- why the model did not judge it (empty, not English (fr), ...)
     scored_at        TIMESTAMP NOT NULL,
     PRIMARY KEY (post_id, model_version)
 );
@@ -142,7 +144,8 @@ CREATE TABLE IF NOT EXISTS community_profiles (
     ei_index            DOUBLE,               -- (external - internal) / (external + internal), all edges
     share_constructive  DOUBLE,
     share_neutral       DOUBLE,
-    share_hostile       DOUBLE,
+    share_hostile       DOUBLE,               -- shares among the posts the model could judge
+    n_unscored          INTEGER,              -- posts it could not judge (empty, no words, not English)
     top_hashtags        JSON,
     top_terms           JSON,
     top_accounts        JSON,

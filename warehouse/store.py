@@ -27,7 +27,15 @@ ANALYSIS_TABLES = ("communities", "community_profiles", "polarization", "voices"
 # Columns that hold personal raw payloads; the published snapshot leaves them out.
 RAW_COLUMNS = {"accounts": "raw", "posts": "raw", "quarantine": "raw"}
 # Columns added to tables after their first release, for warehouses created before (schema.sql has them).
-ADDED_COLUMNS = ("ALTER TABLE posts ADD COLUMN IF NOT EXISTS version_at TIMESTAMP",)
+ADDED_COLUMNS = (
+    "ALTER TABLE posts ADD COLUMN IF NOT EXISTS version_at TIMESTAMP",
+    # tone model schema 3: texts it cannot judge are stored unscored, and every score carries its reasons
+    "ALTER TABLE tone_scores ALTER COLUMN constructive DROP NOT NULL",
+    "ALTER TABLE tone_scores ALTER COLUMN hostile DROP NOT NULL",
+    "ALTER TABLE tone_scores ADD COLUMN IF NOT EXISTS reasons VARCHAR[]",
+    "ALTER TABLE tone_scores ADD COLUMN IF NOT EXISTS unscored_reason VARCHAR",
+    "ALTER TABLE community_profiles ADD COLUMN IF NOT EXISTS n_unscored INTEGER",
+)
 
 
 def schema_statements() -> dict[str, str]:
@@ -275,7 +283,8 @@ class Warehouse:
             ).df()
             interactions = con.execute(
                 """SELECT i.interaction_id, i.kind, i.post_id, i.src_account_id, i.dst_account_id,
-                          i.target_post_id, i.created_at, t.constructive, t.hostile, t.is_hostile
+                          i.target_post_id, i.created_at, t.constructive, t.hostile,
+                          CASE WHEN t.tone = 'unscored' THEN NULL ELSE t.is_hostile END AS is_hostile
                    FROM interactions i
                    LEFT JOIN tone_scores t ON t.post_id = i.post_id AND t.model_version = ?
                    WHERE i.created_at >= ? AND i.created_at <= ?

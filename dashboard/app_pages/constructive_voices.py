@@ -119,12 +119,15 @@ if examples.empty:
     st.text("(no example posts recorded)")
 else:
     st.dataframe(
-        examples[["created_at", "tone", "constructive", "hostile", "text"]],
+        examples[["created_at", "tone", "reasons", "constructive", "hostile", "text"]],
         hide_index=True,
         width="stretch",
         column_config={
             "created_at": st.column_config.DatetimeColumn("Time", format="D MMM YYYY, HH:mm"),
             "tone": "Tone",
+            "reasons": st.column_config.TextColumn(
+                "Why", help="The attributes that drove the tone, strongest first (or why it was not scored)"
+            ),
             "constructive": st.column_config.NumberColumn("Constructive", format="%.2f"),
             "hostile": st.column_config.NumberColumn("Hostile", format="%.2f"),
             "text": st.column_config.TextColumn("Post", width="large"),

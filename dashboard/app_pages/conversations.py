@@ -39,7 +39,7 @@ if posts.empty:
     st.stop()
 
 st.dataframe(
-    posts[["created_at", "author", "camp", "tone", "constructive", "hostile", "text", "hashtags"]],
+    posts[["created_at", "author", "camp", "tone", "reasons", "constructive", "hostile", "text", "hashtags"]],
     hide_index=True,
     width="stretch",
     column_config={
@@ -47,6 +47,9 @@ st.dataframe(
         "author": "Author",
         "camp": "Author's camp",
         "tone": "Tone",
+        "reasons": st.column_config.TextColumn(
+            "Why", help="The attributes that drove the tone, strongest first (or why it was not scored)"
+        ),
         "constructive": st.column_config.NumberColumn("Constructive", format="%.2f"),
         "hostile": st.column_config.NumberColumn("Hostile", format="%.2f"),
         "text": st.column_config.TextColumn("Post", width="large"),

@@ -32,15 +32,20 @@ constructive_col.metric(
     "Constructive posts",
     _fmt(summary["share_constructive"], ".0%"),
     help=(
-        "The tone model is conservative on short posts: it calls a post constructive when it reads as "
-        "argued (evidence, a proposal, specific points), so questions and thanks mostly count as neutral and "
-        "this share understates them. Compare camps and weeks rather than reading it as a level "
-        "(models/weights/MODEL_CARD.md)."
+        "Share of the scored posts that reason, give evidence, propose, ask a real question or share an "
+        "experience, respectfully and without hostility. Compare camps and weeks rather than reading it as "
+        "a level (models/weights/MODEL_CARD.md)."
     ),
 )
 hostile_col.metric("Hostile posts", _fmt(summary["share_hostile"], ".0%"))
 st.caption(
-    f"{int(summary['scored']):,} of {int(summary['posts']):,} posts in the window have a tone score; "
+    f"{int(summary['scored']):,} of {int(summary['posts']):,} posts in the window have a tone score"
+    + (
+        f" ({int(summary['unscored']):,} could not be judged: empty, only emoji or links, or not English)"
+        if int(summary["unscored"])
+        else ""
+    )
+    + "; "
     f"the interaction network has {int(analysis['n_edges']):,} edges."
 )
 

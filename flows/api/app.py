@@ -27,9 +27,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flows.api.batching import MicroBatcher
 from flows.api.discovery import discovery_document
-from flows.api.perspective import ApiError, attributes_of, check_request, parse_request, response, spans
+from flows.api.perspective import (
+    ApiError,
+    attributes_of,
+    check_request,
+    parse_request,
+    response,
+    spans,
+    unscored_error,
+)
 from models.tone import ToneModel
-from models.tone_base import ToneScore
+from models.tone_base import UNSCORED, ToneScore
 from warehouse.settings import Settings
 from warehouse.store import log_api_scores
 
@@ -103,6 +111,8 @@ class ToneService:
         parts = spans(text) if request.spanAnnotations else []
         scores = await self.batcher.score([text, *(text[b:e] for b, e in parts)])
         self.metrics.texts.inc(len(scores))
+        if scores[0].tone == UNSCORED:
+            raise unscored_error(scores[0], next(iter(wanted)))
         if self.settings.api_store_scores and not request.doNotStore:
             await run_in_threadpool(self._store, [(text, scores[0])], request.clientToken)
         return response(
@@ -226,11 +236,17 @@ def _texts(body: Any, max_texts: int, max_bytes: int) -> list[str]:
 
 def _columns(score: ToneScore) -> dict[str, Any]:
     """One text's scores with the columns `commonground score` writes."""
+
+    def number(v: float) -> float | None:  # JSON has no NaN: an unscored text's probabilities are null
+        return None if v != v else v
+
     return {
-        "constructive": score.constructive,
-        "hostile": score.hostile,
+        "constructive": number(score.constructive),
+        "hostile": number(score.hostile),
         "is_constructive": score.is_constructive,
         "is_hostile": score.is_hostile,
         "tone": score.tone,
-        **{f"attr_{name}": value for name, value in score.attributes.items()},
+        "reasons": list(score.reasons),
+        "unscored_reason": score.unscored_reason,
+        **{f"attr_{name}": number(value) for name, value in score.attributes.items()},
     }

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from models.tone_base import ToneScore
+from models.tone_base import UNSCORED, ToneScore
 
 SUPPORTED_LANGUAGES = ("en",)
 SCORE_TYPE = "PROBABILITY"
@@ -35,16 +35,41 @@ class Attribute:
         return 1.0 - raw if self.inverse else raw
 
 
-# Perspective's names for what our model measures (validation scores: README, "Moving off Perspective").
+# Perspective's names for what our model measures (validation scores: models/weights/MODEL_CARD.md).
 PERSPECTIVE_ATTRIBUTES: dict[str, Attribute] = {
-    "TOXICITY": Attribute("hostile", meaning="offensive, rude or disrespectful (TweetEval offensive)"),
-    "SEVERE_TOXICITY": Attribute("abusive", meaning="abusive language (C3 toxicity annotations)"),
-    "INSULT": Attribute("personal_attack", meaning="a personal attack (C3)"),
-    "INFLAMMATORY": Attribute("inflammatory", meaning="inflammatory (C3)"),
-    "REASONING_EXPERIMENTAL": Attribute("specific_points", meaning="addresses specific points (C3)"),
-    "PERSONAL_STORY_EXPERIMENTAL": Attribute("personal_story", meaning="a personal story (C3)"),
-    "RESPECT_EXPERIMENTAL": Attribute("no_respect", inverse=True, meaning="1 − shows no respect (C3)"),
+    "TOXICITY": Attribute("hostile", meaning="rude, disrespectful or offensive (TweetEval, UCC hostile)"),
+    "INSULT": Attribute("insult", meaning="an insult or attack on a person (WikiTactics name calling, C3)"),
+    "INFLAMMATORY": Attribute("antagonize", meaning="provokes or antagonises (UCC)"),
+    "IDENTITY_ATTACK": Attribute(
+        "generalisation_unfair", meaning="an unfair generalisation about a group (UCC)"
+    ),
+    "REASONING_EXPERIMENTAL": Attribute("reasoning", meaning="argues with reasons (P4G, WikiTactics, C3)"),
+    "CURIOSITY_EXPERIMENTAL": Attribute(
+        "curiosity", meaning="asks a real question (GoEmotions, EPITOME, ESConv)"
+    ),
+    "PERSONAL_STORY_EXPERIMENTAL": Attribute(
+        "personal_story", meaning="shares own experience (P4G, ESConv, C3)"
+    ),
+    "COMPASSION_EXPERIMENTAL": Attribute(
+        "compassion", meaning="caring, empathetic (GoEmotions, EPITOME, ESConv)"
+    ),
+    "RESPECT_EXPERIMENTAL": Attribute("respect", meaning="polite, respectful (two politeness corpora)"),
 }
+
+
+def unscored_error(score: ToneScore, attribute: str = "TOXICITY") -> ApiError:
+    """The error Perspective gives for a text it cannot judge: a language it does not support (naming the
+    first requested ``attribute``, as Perspective does), or nothing to score."""
+    reason = score.unscored_reason or "empty"
+    if reason.startswith("not English"):
+        lang = reason.rsplit("(", 1)[-1].rstrip(")")
+        return ApiError(
+            400,
+            f"Attribute scores are only available in English; the comment reads as {lang!r}.",
+            error_type="LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+            languageNotSupportedByAttributeError={"detectedLanguages": [lang], "attribute": attribute},
+        )
+    return ApiError(400, f"The comment has nothing to score ({reason}).", error_type="COMMENT_EMPTY")
 
 
 def attributes_of(heads: tuple[str, ...]) -> dict[str, Attribute]:
@@ -207,6 +232,7 @@ def response(
                     "score": {"value": round(attribute.value(s), 6), "type": SCORE_TYPE},
                 }
                 for b, e, s in span_scores
+                if s.tone != UNSCORED
             ]
         scores[name] = entry
     out: dict[str, Any] = {"attributeScores": scores, "languages": list(SUPPORTED_LANGUAGES)}

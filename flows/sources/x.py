@@ -193,7 +193,7 @@ def normalise_tweet(
         author = unknown_author(author_native, prov, (missing_users or {}).get(author_native))
     post_id = qualified(SOURCE, post_native)
     batch = Batch(read=1, accounts=[author])
-    by_username = {u.get("username", "").lower(): u for u in users.values()}
+    by_username = {str(u.get("username") or "").lower(): u for u in users.values() if isinstance(u, dict)}
     note = tweet.get("note_tweet")
     if isinstance(note, dict) and isinstance(note.get("text"), str):
         text = note["text"]  # long posts: `text` is cut at 280 characters

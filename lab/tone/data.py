@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.tone_base import ATTRIBUTES, prepare_text
+from models.tone_base import prepare_text
 from warehouse.settings import SAMPLE_DIR  # the sample conversation; its posts carry a planted tone
 
 C3_FILE = "c3_constructive_train.csv"
@@ -24,6 +24,15 @@ TWEETEVAL_TRAIN = "tweeteval_offensive_train.csv"
 TWEETEVAL_VAL = "tweeteval_offensive_val.csv"
 DAVIDSON_FILE = "davidson_hate_offensive.csv"
 SHORT_WORDS = 60
+# The C3 per-characteristic annotator counts that training reads (``n_<name>`` columns).
+C3_CHARACTERISTICS = (
+    "specific_points",
+    "evidence",
+    "solution",
+    "personal_story",
+    "personal_attack",
+    "sarcastic",
+)
 ATTR_COLUMNS = (
     "constructive_characteristics",
     "non_constructive_characteristics",
@@ -63,12 +72,12 @@ def parse_counts(cell: Any) -> dict[str, int]:
 
 
 def attribute_counts(c3: pd.DataFrame) -> pd.DataFrame:
-    counts: dict[str, list[int]] = {a: [] for a in ATTRIBUTES}
+    counts: dict[str, list[int]] = {a: [] for a in C3_CHARACTERISTICS}
     for _, row in c3.iterrows():
         merged: dict[str, int] = {}
         for col in ATTR_COLUMNS:
             merged.update(parse_counts(row.get(col)))
-        for a in ATTRIBUTES:
+        for a in C3_CHARACTERISTICS:
             counts[a].append(merged.get(a, 0))
     return pd.DataFrame(counts, index=c3.index)
 

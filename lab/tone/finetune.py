@@ -45,13 +45,13 @@ class FinetuneConfig:
     weight_decay: float = 0.01
     seed: int = 1
     threads: int | None = 2
-    attr_weight: float = 0.1  # loss weight of each attribute head relative to constructive / hostile
+    attr_weight: float = 1.0  # loss weight of each attribute head relative to constructive / hostile
     log_every: int = 50
     # C3 (see lab.tone.stage): train the constructive head on comments under ``c3_max_words`` words
     # (None: all, longer ones cut to windows), on the crowd's mean score, each comment ``c3_repeat``
     # times per epoch.
     c3_max_words: int | None = 60
-    c3_repeat: int = 2
+    c3_repeat: int = 1
 
 
 def window(ids: Sequence[int], width: int, rng: random.Random | None) -> list[int]:

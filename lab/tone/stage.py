@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lab.tone.data import SHORT_WORDS, word_counts
+from lab.tone.corpora import Corpus
+from lab.tone.data import word_counts
 from lab.tone.finetune import FinetuneConfig, TaskData, finetune, predict, trained_state, window
 from models.tone import build_tone_net
 from models.tone_base import ATTRIBUTES
@@ -24,19 +26,14 @@ HEADS: tuple[str, ...] = ("constructive", "hostile", *ATTRIBUTES)
 C3_WINDOW = 96  # tokens: a comment under 60 words fits; a longer one is seen as a random window
 TWEET_WINDOW = 64
 EVAL_MAX_LENGTH = 128
-# Which C3 column and which annotator count each attribute comes from.
-ATTR_SOURCE = {
-    "evidence": "njudgements_constructiveness_expt",
-    "solution": "njudgements_constructiveness_expt",
-    "specific_points": "njudgements_constructiveness_expt",
-    "dialogue": "njudgements_constructiveness_expt",
-    "personal_story": "njudgements_constructiveness_expt",
-    "provocative": "njudgements_constructiveness_expt",
-    "sarcastic": "njudgements_constructiveness_expt",
-    "no_respect": "njudgements_constructiveness_expt",
-    "personal_attack": "njudgements_toxicity_expt",
-    "abusive": "njudgements_toxicity_expt",
-    "inflammatory": "njudgements_toxicity_expt",
+# Which C3 characteristic teaches which head, and the annotator count it is a share of.
+C3_HEADS = {
+    "reasoning": ("specific_points", "njudgements_constructiveness_expt"),
+    "evidence": ("evidence", "njudgements_constructiveness_expt"),
+    "solution": ("solution", "njudgements_constructiveness_expt"),
+    "personal_story": ("personal_story", "njudgements_constructiveness_expt"),
+    "sarcastic": ("sarcastic", "njudgements_constructiveness_expt"),
+    "insult": ("personal_attack", "njudgements_toxicity_expt"),
 }
 
 
@@ -48,7 +45,7 @@ def token_ids(tokenizer: Any, texts: list[str]) -> list[list[int]]:
 
 def c3_targets(c3: pd.DataFrame) -> np.ndarray:
     """[n, heads]: constructive = the crowd's mean score (the majority label where it is missing), no
-    hostile label, attribute = share of annotators who ticked it.
+    hostile label, the ``C3_HEADS`` attributes = share of annotators who ticked the characteristic.
 
     The mean score keeps the many 3-to-2 votes among short comments from counting as certain."""
     out = np.full((len(c3), len(HEADS)), np.nan, dtype=np.float32)
@@ -56,9 +53,16 @@ def c3_targets(c3: pd.DataFrame) -> np.ndarray:
     if "constructive" in c3:
         mean = pd.to_numeric(c3["constructive"], errors="coerce").to_numpy(dtype=np.float32)
         out[:, 0] = np.where(np.isnan(mean), out[:, 0], np.clip(mean, 0.0, 1.0))
-    for j, a in enumerate(ATTRIBUTES, start=2):
-        n = c3[ATTR_SOURCE[a]].fillna(5.0).clip(lower=1.0).to_numpy(dtype=np.float32)
-        out[:, j] = np.clip(c3[f"n_{a}"].to_numpy(dtype=np.float32) / n, 0.0, 1.0)
+    for head, (name, judges) in C3_HEADS.items():
+        n = c3[judges].fillna(5.0).clip(lower=1.0).to_numpy(dtype=np.float32)
+        out[:, HEADS.index(head)] = np.clip(c3[f"n_{name}"].to_numpy(dtype=np.float32) / n, 0.0, 1.0)
+    return out
+
+
+def corpus_targets(df: pd.DataFrame, heads: Sequence[str]) -> np.ndarray:
+    out = np.full((len(df), len(HEADS)), np.nan, dtype=np.float32)
+    for h in heads:
+        out[:, HEADS.index(h)] = df[h].to_numpy(dtype=np.float32)
     return out
 
 
@@ -83,24 +87,72 @@ def c3_task(c3: pd.DataFrame, ids: list[list[int]], config: FinetuneConfig) -> T
     return TaskData("c3", [ids[i] for i in keep], targets[keep], C3_WINDOW)
 
 
-def epoch_scores(data: Any, pc: np.ndarray, pt: np.ndarray) -> dict[str, float | None]:
-    """The encoder's validation scores at threshold 0.5 after an epoch (the card's per-epoch table)."""
-    from sklearn.metrics import f1_score, roc_auc_score
+CORPUS_WINDOW = {"holistic_politeness": 96, "wikitactics": 96}  # longer texts; the rest fit in 64
+CORPUS_REPEAT = {"ucc": 2}  # six hostile-side heads learn from its 3,000 comments alone
+# At most this many training examples per epoch from the largest corpora (a seeded random subset), so an
+# epoch fits in about 45 minutes on 2 CPU cores.
+CORPUS_CAP = {"stanford_politeness": 5000, "holistic_politeness": 3500}
 
-    yc, yt = data.c3_val["y"].to_numpy(), data.te_val["y"].to_numpy()
-    short = word_counts(data.c3_val["comment_text"]) < SHORT_WORDS
-    return {
-        "c3_auc": round(float(roc_auc_score(yc, pc[:, 0])), 4) if len(set(yc)) > 1 else None,
-        "c3_f1@0.5": round(float(f1_score(yc, pc[:, 0] >= 0.5)), 4),
-        "c3_short_macro_f1@0.5": round(
-            float(f1_score(yc[short], pc[short, 0] >= 0.5, average="macro", labels=[0, 1])), 4
+
+def epoch_scores(val: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, float | None]:
+    """Per (corpus, head): validation ROC-AUC after an epoch (the card's per-epoch table).
+
+    ``val``: corpus -> (targets [n, heads], probabilities [n, heads])."""
+    from sklearn.metrics import roc_auc_score
+
+    out: dict[str, float | None] = {}
+    for name, (targets, probs) in val.items():
+        for j, head in enumerate(HEADS):
+            y = targets[:, j]
+            known = ~np.isnan(y)
+            yb = (y[known] >= 0.5).astype(int)
+            if known.any() and 0 < yb.sum() < len(yb):
+                out[f"{name}/{head}"] = round(float(roc_auc_score(yb, probs[known, j])), 4)
+    return out
+
+
+def _capped(task: TaskData) -> TaskData:
+    cap = CORPUS_CAP.get(task.name)
+    if cap is None or len(task.ids) <= cap:
+        return task
+    keep = np.sort(np.random.default_rng(1).choice(len(task.ids), size=cap, replace=False))
+    return TaskData(task.name, [task.ids[i] for i in keep], task.targets[keep], task.window)
+
+
+def training_tasks(
+    data: Any, corpora: Sequence[Corpus], tok: Any, config: FinetuneConfig
+) -> tuple[list[TaskData], dict[str, tuple[list[list[int]], np.ndarray]]]:
+    """Training tasks and validation sets (token ids cut to the scoring length, targets) of every corpus."""
+    val: dict[str, tuple[list[list[int]], np.ndarray]] = {}
+
+    def val_ids(texts: list[str]) -> list[list[int]]:
+        return [window(x, EVAL_MAX_LENGTH, None) for x in token_ids(tok, texts)]
+
+    tasks = [
+        c3_task(data.c3_train, token_ids(tok, data.c3_train["text"].tolist()), config),
+        TaskData(
+            "tweets",
+            token_ids(tok, data.te_train["text"].tolist()),
+            tweet_targets(data.te_train),
+            TWEET_WINDOW,
         ),
-        "tweets_macro_f1@0.5": round(float(f1_score(yt, pt[:, 1] >= 0.5, average="macro", labels=[0, 1])), 4),
-    }
+    ]
+    val["c3"] = (val_ids(data.c3_val["text"].tolist()), c3_targets(data.c3_val))
+    val["tweeteval"] = (val_ids(data.te_val["text"].tolist()), tweet_targets(data.te_val))
+    for c in corpora:
+        targets = corpus_targets(c.train, c.heads)
+        keep = np.tile(np.arange(len(c.train)), CORPUS_REPEAT.get(c.name, 1))
+        ids = token_ids(tok, c.train["text"].tolist())
+        tasks.append(
+            _capped(TaskData(c.name, [ids[i] for i in keep], targets[keep], CORPUS_WINDOW.get(c.name, 64)))
+        )
+        val[c.name] = (val_ids(c.val["text"].tolist()), corpus_targets(c.val, c.heads))
+    return tasks, val
 
 
 def run_stage(
     data: Any,
+    corpora: Sequence[Corpus],
     encoder_dir: Path,
     work_dir: Path,
     config: FinetuneConfig,
@@ -108,7 +160,8 @@ def run_stage(
     init_from: Path | None = None,
     log: Any = print,
 ) -> dict[str, Any]:
-    """Fine-tune on C3 + TweetEval train; checkpoint and validation probabilities after every epoch.
+    """Fine-tune on every corpus's training split; checkpoint and validation probabilities (one array per
+    corpus in ``epoch{N}_val.npz``) after every epoch.
 
     ``init_from``: a checkpoint of an earlier run to continue from (a further epoch at a lower rate)."""
     from safetensors.torch import save_file
@@ -118,16 +171,9 @@ def run_stage(
     tok = AutoTokenizer.from_pretrained(str(encoder_dir), local_files_only=True)
     pad_id = int(tok.pad_token_id or 0)
     t0 = time.perf_counter()
-    c3_tr = token_ids(tok, data.c3_train["text"].tolist())
-    te_tr = token_ids(tok, data.te_train["text"].tolist())
-    c3_va = [window(x, EVAL_MAX_LENGTH, None) for x in token_ids(tok, data.c3_val["text"].tolist())]
-    te_va = [window(x, EVAL_MAX_LENGTH, None) for x in token_ids(tok, data.te_val["text"].tolist())]
+    tasks, val = training_tasks(data, corpora, tok, config)
     log(f"tokenised in {time.perf_counter() - t0:.1f}s")
-    tasks = [
-        c3_task(data.c3_train, c3_tr, config),
-        TaskData("tweets", te_tr, tweet_targets(data.te_train), TWEET_WINDOW),
-    ]
-    log(f"training examples per epoch: C3 {len(tasks[0].ids)}, tweets {len(tasks[1].ids)}")
+    log("training examples per epoch: " + ", ".join(f"{t.name} {len(t.ids)}" for t in tasks))
     head_weights = np.array([1.0, 1.0] + [config.attr_weight] * len(ATTRIBUTES), dtype=np.float32)
     net = build_tone_net(encoder_dir, len(HEADS))
     if init_from is not None:
@@ -138,11 +184,10 @@ def run_stage(
     history: list[dict[str, Any]] = []
 
     def on_epoch(epoch: int, model: Any) -> None:
-        pc = predict(model, c3_va, pad_id)
-        pt = predict(model, te_va, pad_id)
+        probs = {name: predict(model, ids, pad_id) for name, (ids, _) in val.items()}
         save_file(trained_state(model), str(work_dir / f"epoch{epoch}.safetensors"))
-        np.savez(work_dir / f"epoch{epoch}_val.npz", c3=pc, tweets=pt)
-        row = {"epoch": epoch, **epoch_scores(data, pc, pt)}
+        np.savez(work_dir / f"epoch{epoch}_val.npz", **probs)  # type: ignore[arg-type]
+        row = {"epoch": epoch, **epoch_scores({n: (val[n][1], p) for n, p in probs.items()})}
         history.append(row)
         log(f"epoch {epoch}: {row}")
         (work_dir / "history.json").write_text(json.dumps(history, indent=1))
@@ -152,6 +197,6 @@ def run_stage(
         **info,
         "history": history,
         "heads": list(HEADS),
-        "c3_window": C3_WINDOW,
-        "tweet_window": TWEET_WINDOW,
+        "windows": {t.name: t.window for t in tasks},
+        "examples_per_epoch": {t.name: len(t.ids) for t in tasks},
     }

@@ -95,7 +95,21 @@ POSTS = [
     ),
     # outside the window of the latest analysis
     ("mastodon:109", "mastodon:6", -24 * 10, "Old post from February", ["NHS"], "neutral", 0.30, 0.10),
+    # a post the tone model could not judge: no probabilities, a reason instead
+    (
+        "mastodon:110",
+        "mastodon:5",
+        40,
+        "Les urgences débordent encore ce soir.",
+        ["NHS"],
+        "unscored",
+        None,
+        None,
+    ),
 ]
+# The reasons stored with each tone (the attributes that drove it, strongest first).
+REASONS = {"constructive": ["evidence", "solution"], "hostile": ["insult", "dismissive"], "neutral": []}
+UNSCORED_REASON = "not English (fr)"
 
 
 def _build(path: Path, *, with_analysis: bool = True) -> None:
@@ -119,8 +133,15 @@ def _build(path: Path, *, with_analysis: bool = True) -> None:
                 [post_id, post_id.split(":")[1], author, created, text, tags],
             )
             con.execute(
-                """INSERT INTO tone_scores VALUES (?, ?, ?, ?, ?, ?, ?, '{}', ?)""",
-                [post_id, MODEL, constructive, hostile, tone == "constructive", tone == "hostile", tone, T0],
+                """INSERT INTO tone_scores (post_id, model_version, constructive, hostile, is_constructive,
+                       is_hostile, tone, attributes, reasons, unscored_reason, scored_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?)""",
+                [
+                    *(post_id, MODEL, constructive, hostile, tone == "constructive", tone == "hostile", tone),
+                    REASONS.get(tone, []),
+                    UNSCORED_REASON if tone == "unscored" else None,
+                    T0,
+                ],
             )
         # enrich lower-cases hashtags: give one post features to exercise both paths
         con.execute(
@@ -130,16 +151,18 @@ def _build(path: Path, *, with_analysis: bool = True) -> None:
         )
         con.execute(
             """INSERT INTO analyses VALUES
-               (?, 'uk-healthcare', '2025-03-01', '2025-03-08', ?, 'run-2', 8, 5, 12, '2025-03-08 01:00'),
+               (?, 'uk-healthcare', '2025-03-01', '2025-03-08', ?, 'run-2', 9, 5, 12, '2025-03-08 01:00'),
                (?, 'uk-healthcare', '2025-02-22', '2025-03-01', ?, 'run-1', 1, 1, 0, '2025-03-01 01:00')""",
             [ANALYSIS, MODEL, OLD_ANALYSIS, MODEL],
         )
         for account_id, *_rest, camp in ACCOUNTS[:5]:
             con.execute("INSERT INTO communities VALUES (?, ?, ?, ?)", [ANALYSIS, account_id, camp, camp])
         con.execute(
-            """INSERT INTO community_profiles VALUES
-               (?, 0, 'Clinicians & GPs', 2, 3, 0.72, -0.44, 0.67, 0.33, 0.0, ?, ?, ?),
-               (?, 1, 'Patients & carers', 3, 5, 0.58, -0.16, 0.6, 0.0, 0.4, ?, ?, ?)""",
+            """INSERT INTO community_profiles (analysis_id, camp_id, label, size, n_posts, insularity,
+                   ei_index, share_constructive, share_neutral, share_hostile, n_unscored, top_hashtags,
+                   top_terms, top_accounts) VALUES
+               (?, 0, 'Clinicians & GPs', 2, 3, 0.72, -0.44, 0.67, 0.33, 0.0, 0, ?, ?, ?),
+               (?, 1, 'Patients & carers', 3, 6, 0.58, -0.16, 0.6, 0.0, 0.4, 1, ?, ?, ?)""",
             [  # written through the declared shapes, as the warehouse writes what analyze produces
                 ANALYSIS,
                 TOP_HASHTAGS.dump([("gp", 0.31), ("nhs", 0.12)]),

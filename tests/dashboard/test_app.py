@@ -58,14 +58,17 @@ def test_every_page_renders(app_env: Path, page: str) -> None:
 def test_overview(app_env: Path) -> None:
     at = open_page("app_pages/overview.py")
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Posts"] == "8"
+    assert metrics["Posts"] == "9"
     assert metrics["Accounts"] == "5"
     assert metrics["Camps"] == "2"
-    # 5 constructive and 2 hostile of the 8 scored posts inside the window
+    # 5 constructive and 2 hostile of the 8 scored posts inside the window; the French post is not judged
     assert metrics["Constructive posts"] == "62%"
     assert metrics["Hostile posts"] == "25%"
+    assert any(
+        "8 of 9 posts in the window have a tone score (1 could not be judged" in c.value for c in at.caption
+    )
     constructive = next(m for m in at.metric if m.label == "Constructive posts")
-    assert "conservative on short posts" in constructive.help  # the share is read with its known limit
+    assert "Share of the scored posts" in constructive.help  # a share of the posts it judged
     assert metrics["Observed (headline)"] == "0.62"
     assert metrics["Random-rewiring baseline"] == "0.31"
     assert metrics["z-score"] == "+6.2"
@@ -113,6 +116,7 @@ def test_voice_detail_shows_example_posts_and_reasons(app_env: Path) -> None:
         "Happy to share the triage protocol with any practice",
         "Our GP practice cut the waiting list by 20% with triage",
     ]
+    assert list(examples["reasons"]) == ["evidence, solution"] * 2  # why each was called constructive
     texts = [t.value for t in at.text]
     assert any("engaged 3 times with Patients & carers" in t for t in texts)
     assert "GP in Leeds. Views my own." in texts
@@ -189,8 +193,9 @@ def test_echo_chambers(app_env: Path) -> None:
 def test_conversations_search_and_filters(app_env: Path) -> None:
     at = open_page("app_pages/conversations.py")
     posts = at.dataframe[0].value
-    assert len(posts) == 8  # the February post is outside the window
+    assert len(posts) == 9  # the February post is outside the window
     assert posts.iloc[0]["text"] == "Agree with @ada, the triage idea worked for my mum too"
+    assert posts.iloc[0]["reasons"] == "evidence, solution"
 
     at.text_input(key="conversations_text").input("WAITING").run()
     assert not at.exception
@@ -204,7 +209,14 @@ def test_conversations_search_and_filters(app_env: Path) -> None:
     at.multiselect(key="conversations_tones").select("hostile").run()
     assert set(at.dataframe[0].value["author"]) == {"@eve@troll.example"}
 
+    assert set(at.dataframe[0].value["reasons"]) == {"insult, dismissive"}
     at.multiselect(key="conversations_tones").unselect("hostile")
+    at.multiselect(key="conversations_tones").select("unscored").run()
+    unscored = at.dataframe[0].value
+    assert list(unscored["text"]) == ["Les urgences débordent encore ce soir."]
+    assert list(unscored["reasons"]) == ["not English (fr)"]  # why it has no tone score
+    assert unscored["constructive"].isna().all()
+    at.multiselect(key="conversations_tones").unselect("unscored")
     at.selectbox(key="conversations_camp").set_value(0).run()
     assert not at.exception
     assert set(at.dataframe[0].value["camp"]) == {"Clinicians & GPs"}

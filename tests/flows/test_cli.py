@@ -54,18 +54,27 @@ def test_edge_list_formats_and_errors(tmp_path: Path) -> None:
 def test_score_csv_adds_tone_columns_and_survives_bad_bytes(tiny_model: MiniLMTone, tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     body = 'id,body\n1,"Thanks, the evidence suggests we should improve funding"\n2,shut up you idiot\n3,\n'
-    source.write_bytes(body.encode() + b"4,caf\xe9 latte\n" + b'5,"' + b"long " * 2000 + b'"\n')
+    french = '6,"Les délais aux urgences sont beaucoup trop longs, il faut plus d\'infirmières."\n'
+    source.write_bytes(
+        body.encode() + b"4,caf\xe9 latte\n" + b'5,"' + b"long " * 2000 + b'"\n' + french.encode()
+    )
     out = tmp_path / "out.csv"
     result = score_csv(tiny_model, source, out, "body", chunk_rows=2)
-    assert result == {"rows": 5, "lines_with_bad_bytes": 1}
+    assert result == {"rows": 6, "lines_with_bad_bytes": 1}
     with out.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5"]
-    assert {"constructive", "hostile", "is_constructive", "is_hostile", "tone", "model_version"} <= set(
-        rows[0]
-    )
-    assert rows[2]["tone"] == "neutral"
-    assert all(0.0 <= float(r["hostile"]) <= 1.0 for r in rows)
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    tone_columns = ["constructive", "hostile", "is_constructive", "is_hostile", "tone", "reasons"]
+    heads = [f"attr_{a}" for a in tiny_model.attributes]  # every head's output is in the CSV
+    assert list(rows[0]) == ["id", "body", *tone_columns, "unscored_reason", *heads, "model_version"]
+    for row, reason in ((rows[2], "empty"), (rows[5], "not English (fr)")):
+        assert row["tone"] == "unscored" and row["unscored_reason"] == reason
+        assert row["constructive"] == row["hostile"] == row["reasons"] == "" and row["is_hostile"] == "False"
+        assert all(row[h] == "" for h in heads)  # no number for a text it did not judge
+    for row in (rows[0], rows[1], rows[3], rows[4]):
+        assert row["unscored_reason"] == "" and row["tone"] in ("constructive", "neutral", "hostile")
+        assert 0.0 <= float(row["hostile"]) <= 1.0 and all(0.0 <= float(row[h]) <= 1.0 for h in heads)
+        assert set(filter(None, row["reasons"].split("; "))) <= set(tiny_model.attributes)
 
 
 def test_score_csv_names_the_missing_column(tiny_model: MiniLMTone, tmp_path: Path) -> None:

@@ -75,6 +75,24 @@ def test_exact_counts(small_run: dict[str, Any]) -> None:
     assert ingest["posts_stored"] + ingest["quarantined"] + ingest["duplicates"] == ingest["read"]
 
 
+def test_every_score_carries_every_head_and_its_reasons(small_run: dict[str, Any]) -> None:
+    from models.tone_base import ATTRIBUTES, BRIDGING, HOSTILE_SIDE
+
+    scores = small_run["warehouse"].query(
+        "SELECT tone, attributes, reasons, unscored_reason, constructive FROM tone_scores"
+    )
+    scored = scores[scores["tone"] != "unscored"]
+    assert len(scored) >= 0.95 * len(scores)  # the sample is English
+    assert all(set(json.loads(a)) == set(ATTRIBUTES) for a in scored["attributes"])
+    constructive = scored[scored["tone"] == "constructive"]
+    hostile = scored[scored["tone"] == "hostile"]
+    assert len(constructive) and len(hostile)
+    assert all(len(r) and set(r) <= set(BRIDGING) for r in constructive["reasons"])
+    assert all(len(r) and set(r) <= {*HOSTILE_SIDE, "hostile"} for r in hostile["reasons"])
+    unscored = scores[scores["tone"] == "unscored"]
+    assert unscored["constructive"].isna().all() and unscored["unscored_reason"].notna().all()
+
+
 def test_running_twice_changes_no_table_but_runs(small_run: dict[str, Any]) -> None:
     first, second = small_run["after_first"], small_run["after_second"]
     assert {k: v for k, v in first.items() if k != "runs"} == {k: v for k, v in second.items() if k != "runs"}

@@ -16,6 +16,7 @@ import pytest
 
 from flows.api.app import create_app
 from flows.api.batching import MicroBatcher
+from flows.api.perspective import PERSPECTIVE_ATTRIBUTES
 from flows.api.server import running
 from models.tone import MiniLMTone, score_frame
 from warehouse.settings import Settings
@@ -84,8 +85,91 @@ def test_the_documented_request_gets_the_documented_shape(api: str, tiny_model: 
     assert got["attributeScores"]["TOXICITY"]["summaryScore"]["value"] == pytest.approx(
         expected.hostile, abs=1e-6
     )
-    insult = expected.attributes["personal_attack"]
+    insult = expected.attributes["insult"]
     assert got["attributeScores"]["INSULT"]["summaryScore"]["value"] == pytest.approx(insult, abs=1e-6)
+
+
+def test_every_perspective_attribute_is_answered_by_the_head_that_replaces_it(
+    api: str, tiny_model: MiniLMTone
+) -> None:
+    text = "The waiting list data suggests we should fund more district nurses."
+    names = [
+        "TOXICITY",
+        "INSULT",
+        "INFLAMMATORY",
+        "IDENTITY_ATTACK",
+        "REASONING_EXPERIMENTAL",
+        "CURIOSITY_EXPERIMENTAL",
+        "PERSONAL_STORY_EXPERIMENTAL",
+        "COMPASSION_EXPERIMENTAL",
+        "RESPECT_EXPERIMENTAL",
+    ]
+    assert set(PERSPECTIVE_ATTRIBUTES) == set(names)
+    body = {"comment": {"text": text}, "requestedAttributes": {name: {} for name in names}}
+    got = httpx.post(f"{api}/v1alpha1/comments:analyze", json=body).json()["attributeScores"]
+    s = tiny_model.score([text])[0]
+    values = {"hostile": s.hostile, "constructive": s.constructive, **s.attributes}
+    for name in names:
+        head = PERSPECTIVE_ATTRIBUTES[name].head
+        assert got[name]["summaryScore"]["value"] == pytest.approx(values[head], abs=1e-6), name
+    # our own heads by their own names too
+    own = {"requestedAttributes": {"CONSTRUCTIVE": {}, "SARCASTIC": {}}, "comment": {"text": text}}
+    got = httpx.post(f"{api}/v1alpha1/comments:analyze", json=own).json()["attributeScores"]
+    assert got["SARCASTIC"]["summaryScore"]["value"] == pytest.approx(s.attributes["sarcastic"], abs=1e-6)
+    assert got["CONSTRUCTIVE"]["summaryScore"]["value"] == pytest.approx(s.constructive, abs=1e-6)
+    old = {"requestedAttributes": {"SEVERE_TOXICITY": {}}, "comment": {"text": text}}  # no head answers it
+    assert httpx.post(f"{api}/v1alpha1/comments:analyze", json=old).status_code == 400
+
+
+FRENCH = "Les délais aux urgences sont beaucoup trop longs, il faut embaucher plus d'infirmières."
+
+
+@pytest.mark.parametrize(
+    ("text", "error_type", "detail", "message"),
+    [
+        (
+            FRENCH,
+            "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+            {"detectedLanguages": ["fr"], "attribute": "INSULT"},
+            "only available in English",
+        ),
+        ("😀😀🎉", "COMMENT_EMPTY", None, "nothing to score (no words)"),
+        ("@someone https://t.co/abc", "COMMENT_EMPTY", None, "nothing to score (no words)"),
+    ],
+)
+def test_texts_the_model_cannot_judge_get_perspectives_errors_and_are_not_kept(
+    tiny_model: MiniLMTone,
+    tmp_path: Path,
+    text: str,
+    error_type: str,
+    detail: dict[str, Any] | None,
+    message: str,
+) -> None:
+    body = {"comment": {"text": text}, "requestedAttributes": {"INSULT": {}, "TOXICITY": {}}}
+    with serving(tiny_model, tmp_path, api_store_scores=True) as url:
+        reply = httpx.post(f"{url}/v1alpha1/comments:analyze", json=body)
+        batch = httpx.post(
+            f"{url}/v1alpha1/comments:batchAnalyze",
+            json={"requests": [body, {**body, "comment": {"text": "thanks for the data"}}]},
+        ).json()["responses"]
+    assert reply.status_code == 400
+    error = reply.json()["error"]
+    assert error["status"] == "INVALID_ARGUMENT" and message in error["message"]
+    assert error["details"][0]["errorType"] == error_type
+    if detail is not None:
+        assert error["details"][0]["languageNotSupportedByAttributeError"] == detail
+    assert batch[0] == reply.json() and "TOXICITY" in batch[1]["attributeScores"]
+    con = duckdb.connect(str(tmp_path / "api.duckdb"), read_only=True)
+    stored = con.execute("SELECT count(*), min(tone) FROM api_scores").fetchone()
+    con.close()
+    assert stored == (1, tiny_model.score(["thanks for the data"])[0].tone)  # only the English text
+
+
+def test_a_span_it_cannot_judge_gets_no_span_score(api: str) -> None:
+    text = "We should fund more district nurses. 😀😀"
+    request = {"comment": {"text": text}, "requestedAttributes": {"TOXICITY": {}}, "spanAnnotations": True}
+    got = httpx.post(f"{api}/v1alpha1/comments:analyze", json=request).json()["attributeScores"]["TOXICITY"]
+    assert [(s["begin"], s["end"]) for s in got["spanScores"]] == [(0, 36)]  # the emoji sentence is left out
 
 
 def test_without_span_annotations_only_summaries_and_thresholds_leave_scores_out(api: str) -> None:
@@ -157,14 +241,20 @@ def test_bad_input_gets_perspective_errors_never_a_500(
 
 
 def test_score_and_batch_endpoints_answer_our_columns(api: str, tiny_model: MiniLMTone) -> None:
-    texts = ["the evidence suggests we should fund nurses", "shut up you idiot", ""]
+    texts = ["the evidence suggests we should fund nurses", "shut up you idiot", "", FRENCH]
     got = httpx.post(f"{api}/v1/score", json={"texts": texts}).json()
     frame = score_frame(tiny_model, texts)
     assert got["model_version"] == tiny_model.version
-    for row, expected in zip(got["scores"], frame.to_dict("records"), strict=True):
+    for row, expected in zip(got["scores"][:2], frame.to_dict("records")[:2], strict=True):
         assert set(row) == set(expected) - {"model_version"}
-        assert row["tone"] == expected["tone"]
+        assert row["tone"] == expected["tone"] and row["unscored_reason"] is None
         assert row["hostile"] == pytest.approx(expected["hostile"], abs=1e-6)
+        assert row["reasons"] == [r for r in expected["reasons"].split("; ") if r]
+    for row, reason in zip(got["scores"][2:], ("empty", "not English (fr)"), strict=True):
+        # JSON has no NaN: an unscored text's numbers are null, with its reason
+        assert row["tone"] == "unscored" and row["unscored_reason"] == reason and row["reasons"] == []
+        assert row["constructive"] is None and row["hostile"] is None and row["is_hostile"] is False
+        assert all(row[f"attr_{a}"] is None for a in tiny_model.attributes)
     batch = {
         "requests": [
             {"comment": {"text": "thanks for the data"}, "requestedAttributes": {"TOXICITY": {}}},

@@ -1,4 +1,4 @@
-"""Labelled data for tone training and evaluation: the C3 attribute counts and the label-noise ceiling."""
+"""Labelled data for tone training and evaluation: the C3 characteristic counts and the label-noise ceiling."""
 
 from __future__ import annotations
 
@@ -7,13 +7,42 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lab.tone.data import datasets_dir, label_noise_ceiling, parse_counts
+from lab.tone.data import (
+    C3_CHARACTERISTICS,
+    attribute_counts,
+    datasets_dir,
+    label_noise_ceiling,
+    parse_counts,
+)
 
 
 def test_parse_counts() -> None:
     assert parse_counts("solution:2\nno_con:1\nevidence:1") == {"solution": 2, "no_con": 1, "evidence": 1}
     assert parse_counts(float("nan")) == {}
     assert parse_counts("garbage\nx:y") == {}
+
+
+def test_attribute_counts_read_the_characteristics_training_uses() -> None:
+    import pandas as pd
+
+    c3 = pd.DataFrame(
+        {
+            "constructive_characteristics": ["specific_points:3\nevidence:1\ndialogue:4", float("nan")],
+            "non_constructive_characteristics": ["sarcastic:2", "sarcastic:1\nprovocative:5"],
+            "toxicity_characteristics": ["personal_attack:1", "no_toxic:5"],
+        }
+    )
+    counts = attribute_counts(c3)
+    assert tuple(counts.columns) == C3_CHARACTERISTICS
+    assert counts.iloc[0].to_dict() == {
+        "specific_points": 3,
+        "evidence": 1,
+        "solution": 0,
+        "personal_story": 0,
+        "personal_attack": 1,
+        "sarcastic": 2,
+    }
+    assert counts.iloc[1].sum() == 1  # only sarcastic; dialogue, provocative, no_toxic are not read
 
 
 def test_a_folder_without_the_data_says_how_to_fix(tiny_datasets: Path) -> None:
