@@ -32,6 +32,7 @@ from lab.tone.data import (
     auc,
     best_threshold,
     c3_metrics,
+    f1,
     load_data,
     macro_f1,
     sample_agreement,
@@ -70,16 +71,10 @@ def _heads(model: MiniLMTone, ddir: Path, data: Any) -> dict[str, Any]:
                 "n": int(keep.sum()),
                 "unscored": int((~ok & ~np.isnan(y)).sum()),
                 "roc_auc": auc(yb, p),
-                "f1": round(float(_f1(yb, p >= t)), 4),
+                "f1": round(f1(yb, (p >= t).astype(int)), 4),
                 "best_f1": round(best_threshold(yb, p, "f1")[1], 4),
             }
     return out
-
-
-def _f1(y: np.ndarray, pred: np.ndarray) -> float:
-    from sklearn.metrics import f1_score
-
-    return float(f1_score(y, pred.astype(int), zero_division=0))
 
 
 def _c3(model: MiniLMTone, data: Any) -> dict[str, Any]:

@@ -178,7 +178,11 @@ def test_every_time_is_naive_utc_or_a_reason(value: Any, layout: str | None) -> 
 @settings(
     max_examples=8,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 @given(data=st.data())
 def test_a_file_of_broken_payloads_imports_with_nothing_dropped(name: str, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
