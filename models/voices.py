@@ -188,12 +188,20 @@ def _with_reasons(
 
 
 def _reasons(row: object, reached: Mapping[int, float], labels: Mapping[int, str]) -> str:
+    """The numbers behind a ranking in plain words (the report and the dashboard show this sentence)."""
     camps = ", ".join(
         f"{labels.get(c, f'camp {c}')} ({w:.0f})" for c, w in sorted(reached.items(), key=lambda kv: -kv[1])
     )
+    n_posts, n_camps = int(row.n_posts), len(reached)  # type: ignore[attr-defined]
+    people = "one camp" if n_camps == 1 else f"{n_camps} camps"
+    engaged = (
+        f"People from {people} engage with them constructively: {camps}. "
+        if n_camps
+        else "No camp engages with them constructively yet. "
+    )
     return (
-        f"Writes constructively: {row.constructiveness:.2f} over {row.n_posts} posts (smoothed). "  # type: ignore[attr-defined]
-        f"Constructive engagement with {row.effective_camps:.1f} camps' worth of people"  # type: ignore[attr-defined]
-        f"{': ' + camps if camps else ''}. "
-        f"Hostility {row.hostility:.2f}."  # type: ignore[attr-defined]
+        f"About {row.constructiveness:.0%} of their {n_posts} post{'s' * (n_posts != 1)} read as "  # type: ignore[attr-defined]
+        "constructive (smoothed when there are few). "
+        + engaged
+        + f"Hostile in about {row.hostility:.0%} of them."  # type: ignore[attr-defined]
     )

@@ -55,6 +55,10 @@ def test_bridging_beats_popularity_and_hostility_never_ranks() -> None:
     top = ranked.iloc[0]
     assert set(top["camps_reached"]) == {0, 1, 2}
     assert "A (" in top["reasons"] and "B (" in top["reasons"]
+    # plain words, no "camps' worth of people" or bare scores
+    assert "People from 3 camps engage with them constructively" in top["reasons"]
+    assert top["reasons"].startswith("About ") and "read as constructive" in top["reasons"]
+    assert "worth" not in top["reasons"] and "0." not in top["reasons"]
     assert top["example_posts"][0].startswith("bridger-")
     assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
 
