@@ -10,7 +10,7 @@ export PREFECT_HOME := $(CURDIR)/data/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install dev demo test lint eval bench run dashboard api sample train-tone clean
+.PHONY: install dev demo test lint eval bench run dashboard api serve sample train-tone clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -58,6 +58,12 @@ dashboard: install
 # The tone model as a Perspective-compatible HTTP service on 127.0.0.1:8080 (README: Moving off Perspective).
 api: install
 	$(BIN)/commonground api
+
+# The schedules (README: Schedules): a local Prefect server (SQLite in data/prefect, UI at
+# http://127.0.0.1:$(PREFECT_PORT)) and `commonground serve` against it; Ctrl-C stops both, schedules first.
+PREFECT_PORT ?= 4200
+serve: install
+	$(BIN)/python -m flows.serve_local --port $(PREFECT_PORT)
 
 sample: install
 	$(BIN)/commonground sample

@@ -12,7 +12,7 @@ can point it elsewhere; `snapshot_path()` resolves it from the settings (`COMMON
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from warehouse.records import utcnow
+from dashboard import notes
 from warehouse.settings import Settings
 from warehouse.shapes import CAMPS_REACHED, EXAMPLE_POSTS, TOP_ACCOUNTS, TOP_HASHTAGS, TOP_TERMS
 from warehouse.store import schema_statements
@@ -28,7 +28,7 @@ from warehouse.store import schema_statements
 TTL_SECONDS = 60
 SEARCH_LIMIT = 500
 TONES = ("constructive", "neutral", "hostile", "unscored")
-OUTREACH_STATUSES = ("shortlisted", "contacted", "replied", "declined", "not a fit")
+OUTREACH_STATUSES = ("to contact", "contacted", "replied", "declined")
 EMPTY_STATE_MESSAGE = (
     "No analysis to show yet. Run `make demo` (or `commonground demo --no-dashboard`) for the bundled "
     "sample, or `commonground run` to collect, score and analyse live posts; the dashboard then reads "
@@ -41,7 +41,29 @@ EMPTY_STATE_MESSAGE = (
 
 def snapshot_path() -> str:
     """The snapshot to read; fresh settings each time so `COMMONGROUND_SNAPSHOT` always applies."""
-    return str(Settings().snapshot_path)
+    path = str(Settings().snapshot_path)
+    notice_new_snapshot(path)
+    return path
+
+
+# The file signature (inode, size, mtime) of each snapshot last read: `publish` swaps a new file in
+# with os.replace, so a changed signature means every cached read is stale.
+_SEEN_SNAPSHOTS: dict[str, tuple[int, int, int] | None] = {}
+
+
+def notice_new_snapshot(path: str) -> bool:
+    """Clear every cached read when the snapshot file changed since the last look (a republished
+    snapshot shows at once, without a restart); True when it did."""
+    try:
+        stat = Path(path).stat()
+        signature: tuple[int, int, int] | None = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        signature = None
+    changed = path in _SEEN_SNAPSHOTS and _SEEN_SNAPSHOTS[path] != signature
+    _SEEN_SNAPSHOTS[path] = signature
+    if changed:
+        st.cache_data.clear()
+    return changed
 
 
 def outreach_path() -> str:
@@ -70,23 +92,61 @@ def snapshot_info(path: str) -> pd.DataFrame:
     return _read(path, "SELECT published_at, pseudonymized FROM snapshot_info LIMIT 1")
 
 
+# --- the window every page shows (the sidebar switch in streamlit_app.py) ---------------------------
+
+# session_state key of the window length (days) the person chose; every page follows it.
+WINDOW_STATE_KEY = "window_days"
+# Below these an analysis cannot say anything: no camps to compare, no one to rank.
+MIN_POSTS_TO_JUDGE = 5
+MIN_ACCOUNTS_TO_JUDGE = 3
+# Below these the pages still show, under a note that the numbers are a sketch.
+FEW_POSTS = 100
+FEW_ACCOUNTS = 20
+_WINDOW_DAYS_SQL = "CAST(round(epoch(window_end - window_start) / 86400) AS INTEGER)"
+
+
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def latest_analysis(path: str) -> pd.DataFrame:
-    """The newest analysis (topic × window) as one row; empty when there is none."""
+def analysis_windows(path: str) -> list[int]:
+    """The window lengths (days) analysed in this snapshot; the newest analysis' length first."""
+    frame = _read(
+        path,
+        f"""SELECT {_WINDOW_DAYS_SQL} AS days, max(created_at) AS newest FROM analyses
+            GROUP BY 1 ORDER BY newest DESC, days""",
+    )
+    return [int(days) for days in frame["days"]]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def latest_analysis(path: str, days: int | None = None) -> pd.DataFrame:
+    """The newest analysis (topic × window), of `days` days when given, as one row; empty when none."""
     return _read(
         path,
-        """SELECT analysis_id, topic, window_start, window_end, model_version, run_id,
-                  n_posts, n_accounts, n_edges, created_at
-           FROM analyses ORDER BY created_at DESC, analysis_id DESC LIMIT 1""",
+        f"""SELECT analysis_id, topic, window_start, window_end, model_version, run_id,
+                  n_posts, n_accounts, n_edges, created_at, {_WINDOW_DAYS_SQL} AS window_days
+           FROM analyses WHERE ?::INTEGER IS NULL OR {_WINDOW_DAYS_SQL} = ?::INTEGER
+           ORDER BY created_at DESC, analysis_id DESC LIMIT 1""",
+        [days, days],
     )
 
 
+def chosen_window_days() -> int | None:
+    """The window length the person chose in the sidebar (None: the newest analysis)."""
+    try:
+        days = st.session_state.get(WINDOW_STATE_KEY)
+    except (AttributeError, RuntimeError):  # outside a Streamlit run (a plain script or test)
+        return None
+    return int(days) if isinstance(days, int | float) else None
+
+
 def current_analysis(path: str) -> dict[str, Any] | None:
-    """The latest analysis as a dict, or None when the snapshot is missing, unreadable or empty."""
+    """The newest analysis of the chosen window as a dict (the newest of any window when that length
+    was not analysed), or None when the snapshot is missing, unreadable or empty."""
     if not snapshot_exists(path):
         return None
     try:
-        frame = latest_analysis(path)
+        frame = latest_analysis(path, chosen_window_days())
+        if frame.empty:
+            frame = latest_analysis(path)
     except duckdb.Error:
         return None
     if frame.empty:
@@ -94,11 +154,29 @@ def current_analysis(path: str) -> dict[str, Any] | None:
     return {str(key): value for key, value in frame.iloc[0].items()}
 
 
+def too_little_to_judge(analysis: dict[str, Any]) -> str | None:
+    """Why this analysis is too small to say anything, in plain words; None when it is not."""
+    posts, accounts = int(analysis["n_posts"]), int(analysis["n_accounts"])
+    if posts >= MIN_POSTS_TO_JUDGE and accounts >= MIN_ACCOUNTS_TO_JUDGE:
+        return None
+    return (
+        f"Too little data to judge: this window has {posts} post{'s' * (posts != 1)} by {accounts} "
+        f"account{'s' * (accounts != 1)}, and camps or constructive voices need at least "
+        f"{MIN_POSTS_TO_JUDGE} posts by {MIN_ACCOUNTS_TO_JUDGE} accounts. Collect more "
+        "(`commonground ingest`, then `commonground run`), or choose a longer window in the sidebar."
+    )
+
+
 def analysis_or_stop(path: str) -> dict[str, Any]:
-    """The latest analysis; when there is none the page says how to make one and stops there."""
+    """The chosen window's analysis; when there is none, or it is too small to judge, the page says
+    what to do and stops there."""
     analysis = current_analysis(path)
     if analysis is None:
         st.info(EMPTY_STATE_MESSAGE)
+        st.stop()
+    reason = too_little_to_judge(analysis)
+    if reason is not None:
+        st.warning(reason, icon="⚠️")
         st.stop()
     return analysis
 
@@ -115,9 +193,10 @@ WITH a AS (
     SELECT window_start, window_end, model_version AS mv FROM analyses WHERE analysis_id = ?
 ),
 wp AS (
-    SELECT p.post_id, p.author_id, p.created_at, p.text, p.url,
+    SELECT p.post_id, p.author_id, p.created_at, p.text, p.url, p.source AS platform,
            coalesce(f.hashtags, p.hashtags) AS tags,
-           t.tone, t.constructive, t.hostile, array_to_string(t.reasons, ', ') AS reasons, t.unscored_reason
+           t.tone, t.constructive, t.hostile, array_to_string(t.reasons, ', ') AS reasons, t.unscored_reason,
+           t.reasons AS reason_list
     FROM posts p
     CROSS JOIN a
     LEFT JOIN post_features f ON f.post_id = p.post_id
@@ -180,12 +259,18 @@ def last_runs(path: str, limit: int = 5) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def camp_labels(path: str, analysis_id: str) -> dict[int, str]:
+    """{camp_id: label}, largest camp first: the name a person gave the camp (dashboard/notes.py) where
+    there is one, else the generated label. Renaming clears the cache, so every page shows the new name."""
     frame = _read(
         path,
         "SELECT camp_id, label FROM community_profiles WHERE analysis_id = ? ORDER BY size DESC, camp_id",
         [analysis_id],
     )
-    return {int(camp): str(label) for camp, label in zip(frame["camp_id"], frame["label"], strict=True)}
+    renamed = notes.camp_names(outreach_path(), analysis_id)
+    return {
+        int(camp): renamed.get(int(camp), str(label))
+        for camp, label in zip(frame["camp_id"], frame["label"], strict=True)
+    }
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -200,10 +285,14 @@ def camps(path: str, analysis_id: str) -> pd.DataFrame:
     )
     tops = [TOP_ACCOUNTS.load(value) or [] for value in frame["top_accounts"]]
     handles = _handles_for(path, [a.account_id for top in tops for a in top])
-    frame["top_hashtags"] = [_format_weighted(TOP_HASHTAGS.load(v)) for v in frame["top_hashtags"]]
-    frame["top_terms"] = [_format_weighted(TOP_TERMS.load(v)) for v in frame["top_terms"]]
+    labels = camp_labels(path, analysis_id)
+    frame["generated_label"] = frame["label"]
+    frame["label"] = [labels.get(int(camp), str(label)) for camp, label in frame[["camp_id", "label"]].values]
+    # names only, most distinctive first: the c-TF-IDF weights mean nothing to a reader
+    frame["top_hashtags"] = [_names(TOP_HASHTAGS.load(v), prefix="#") for v in frame["top_hashtags"]]
+    frame["top_terms"] = [_names(TOP_TERMS.load(v)) for v in frame["top_terms"]]
     frame["top_accounts"] = [
-        ", ".join(f"{handles.get(a.account_id, a.account_id)} ({a.endorsements})" for a in top)
+        ", ".join(f"{handles.get(a.account_id, a.account_id)} ({_endorsements(a.endorsements)})" for a in top)
         for top in tops
     ]
     return frame
@@ -313,45 +402,71 @@ def search_posts(
     camp_id: int | None = None,
     hashtag: str | None = None,
     limit: int = SEARCH_LIMIT,
+    *,
+    attribute: str | None = None,
+    platform: str | None = None,
+    days: tuple[date, date] | None = None,
 ) -> pd.DataFrame:
     """Posts of the analysis window matching every filter given, newest first.
 
     `text` is a literal substring (case-insensitive); `tones` any of constructive/neutral/hostile/unscored;
-    `camp_id` the camp of the author in this analysis; `hashtag` one hashtag, with or without '#'.
+    `camp_id` the camp of the author in this analysis; `hashtag` one hashtag, with or without '#';
+    `attribute` one of the reasons the tone model gave (e.g. ``evidence``); `platform` the post's source;
+    `days` the first and last day (inclusive, UTC).
     """
-    where = ["TRUE"]
-    params: list[Any] = [analysis_id, analysis_id]
-    if text:
-        where.append("wp.text ILIKE ? ESCAPE '\\'")
-        params.append("%" + _escape_like(text) + "%")
-    if tones:
-        where.append("wp.tone IN (SELECT unnest(?::VARCHAR[]))")
-        params.append(list(tones))
-    if camp_id is not None:
-        where.append("c.camp_id = ?")
-        params.append(int(camp_id))
-    if hashtag:
-        where.append("EXISTS (SELECT 1 FROM unnest(wp.tags) AS u(tag) WHERE lower(ltrim(tag, '#')) = ?)")
-        params.append(hashtag.strip().lstrip("#").lower())
-    params.append(limit)
+    where, params = _post_filters(text, tones, camp_id, hashtag, attribute, platform, days)
     frame = _read(
         path,
         _WINDOW_POSTS
         + f"""
-        SELECT wp.created_at, coalesce(acc.handle, wp.author_id) AS author, cp.label AS camp, wp.tone,
+        SELECT wp.created_at, coalesce(acc.handle, wp.author_id) AS author, c.camp_id, wp.tone,
                coalesce(nullif(wp.reasons, ''), wp.unscored_reason) AS reasons, wp.constructive,
-               wp.hostile, wp.text, wp.tags AS hashtags, wp.url, wp.post_id
+               wp.hostile, wp.text, wp.tags AS hashtags, wp.platform, wp.url, wp.post_id
         FROM wp
         LEFT JOIN accounts acc ON acc.account_id = wp.author_id
         LEFT JOIN communities c ON c.account_id = wp.author_id AND c.analysis_id = ?
-        LEFT JOIN community_profiles cp ON cp.analysis_id = c.analysis_id AND cp.camp_id = c.camp_id
         WHERE {" AND ".join(where)}
         ORDER BY wp.created_at DESC, wp.post_id
         LIMIT ?
         """,
-        params,
+        [analysis_id, analysis_id, *params, limit],
     )
-    return frame
+    labels = camp_labels(path, analysis_id)
+    camp = [None if pd.isna(c) else labels.get(int(c), f"camp {int(c)}") for c in frame["camp_id"]]
+    frame.insert(2, "camp", camp)
+    return frame.drop(columns=["camp_id"])
+
+
+def _post_filters(
+    text: str,
+    tones: tuple[str, ...],
+    camp_id: int | None,
+    hashtag: str | None,
+    attribute: str | None,
+    platform: str | None,
+    days: tuple[date, date] | None,
+) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses of `search_posts` and their parameters, in order."""
+    clauses: list[tuple[str, Any]] = [("TRUE", None)]
+    if text:
+        clauses.append(("wp.text ILIKE ? ESCAPE '\\'", "%" + _escape_like(text) + "%"))
+    if tones:
+        clauses.append(("wp.tone IN (SELECT unnest(?::VARCHAR[]))", list(tones)))
+    if camp_id is not None:
+        clauses.append(("c.camp_id = ?", int(camp_id)))
+    if hashtag:
+        tag = hashtag.strip().lstrip("#").lower()
+        clauses.append(
+            ("EXISTS (SELECT 1 FROM unnest(wp.tags) AS u(tag) WHERE lower(ltrim(tag, '#')) = ?)", tag)
+        )
+    if attribute:
+        clauses.append(("list_contains(wp.reason_list, ?)", attribute))
+    if platform:
+        clauses.append(("wp.platform = ?", platform))
+    if days is not None:
+        clauses.append(("wp.created_at >= ?::DATE", days[0]))
+        clauses.append(("wp.created_at < ?::DATE + INTERVAL 1 DAY", days[1]))
+    return [sql for sql, _ in clauses], [value for sql, value in clauses if "?" in sql]
 
 
 # --- the shortlist (the dashboard's own database) ---------------------------------------------------
@@ -364,39 +479,30 @@ def _outreach(path: str) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def shortlist(path: str) -> pd.DataFrame:
-    """Everyone on the shortlist, most recently updated first (never cached: it is edited live)."""
-    con = _outreach(path)
-    try:
-        return con.execute(
-            "SELECT account_id, status, note, updated_at FROM outreach ORDER BY updated_at DESC, account_id"
-        ).df()
-    finally:
-        con.close()
+# The shortlist itself (entries, history, export) is in dashboard/shortlist.py.
 
 
-def save_to_shortlist(path: str, account_id: str, *, status: str, note: str) -> datetime:
-    """Add an account to the shortlist or update its status and note."""
-    now = utcnow()
-    con = _outreach(path)
-    try:
-        con.execute(
-            """INSERT INTO outreach (account_id, status, note, updated_at) VALUES (?, ?, ?, ?)
-               ON CONFLICT (account_id) DO UPDATE SET
-                   status = excluded.status, note = excluded.note, updated_at = excluded.updated_at""",
-            [account_id, status, note, now],
-        )
-    finally:
-        con.close()
-    return now
+# --- reports ----------------------------------------------------------------------------------------
 
 
-def remove_from_shortlist(path: str, account_id: str) -> None:
-    con = _outreach(path)
-    try:
-        con.execute("DELETE FROM outreach WHERE account_id = ?", [account_id])
-    finally:
-        con.close()
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def reports(path: str) -> pd.DataFrame:
+    """The weekly reports recorded in the snapshot, newest week first; empty when none (or when the
+    snapshot predates reports)."""
+    columns = ["week", "week_start", "week_end", "folder", "files", "enough_data", "n_posts", "n_accounts"]
+    columns += ["analysis_id", "model_version", "pseudonymized", "generated_at"]
+    has_table = _read(path, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'reports'")
+    if not int(has_table["n"].iloc[0]):
+        return pd.DataFrame(columns=columns)
+    return _read(path, f"SELECT {', '.join(columns)} FROM reports ORDER BY week DESC")
+
+
+def report_file(folder: str, name: str) -> bytes | None:
+    """One file of a report's folder, or None when it is gone; only plain names inside that folder."""
+    if Path(name).name != name or name.startswith("."):
+        return None
+    file = Path(folder) / name
+    return file.read_bytes() if file.is_file() else None
 
 
 # --- helpers (no SQL) -------------------------------------------------------------------------------
@@ -406,9 +512,13 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _format_weighted(items: list[tuple[str, float]] | None) -> str:
-    """[(term, weight), …] as one line, most distinctive first."""
-    return ", ".join(f"{name} ({weight:.2f})" for name, weight in items or [])
+def _names(items: list[tuple[str, float]] | None, prefix: str = "") -> str:
+    """[(term, weight), …] as one line of names, most distinctive first."""
+    return ", ".join(f"{prefix}{name.lstrip('#')}" if prefix else name for name, _weight in items or [])
+
+
+def _endorsements(n: int) -> str:
+    return f"{n} endorsement{'s' * (n != 1)}"
 
 
 def _handles_for(path: str, ids: list[str]) -> dict[str, str]:
@@ -433,4 +543,4 @@ def _format_reached(reached: dict[int, float], labels: dict[int, str]) -> str:
     items = sorted(
         ((_camp_name(camp, labels), count) for camp, count in reached.items()), key=lambda p: (-p[1], p[0])
     )
-    return ", ".join(f"{name} ({count:g})" for name, count in items)
+    return ", ".join(f"{name} ({count:.0f})" for name, count in items)

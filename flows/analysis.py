@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from models.network import Camps, Polarization, detect_camps, polarization
+from models.network_layout import network_layout
 from models.network_tone import Hostility, hostility_across_camps
 from models.profiles import camp_profiles
 from models.roles import ROLES, stakeholder_roles
@@ -119,6 +120,9 @@ def run_analysis(inputs: dict[str, pd.DataFrame], settings: Settings) -> Analysi
         "voices": voices,
         "account_roles": account_roles,
     }
+    # The echo-chamber map, laid out here once so the dashboard only draws it.
+    layout = network_layout(edges, camps.camp, voices["account_id"].tolist(), seed=seed)
+    tables["network_layout"], tables["network_layout_edges"] = layout.nodes, layout.edges
     return Analysis(camps=camps, polarization=pol, hostility=hostility, tables=tables)
 
 

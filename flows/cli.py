@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from flows.options import RunOptions
 from flows.prefect_runtime import explain_startup_failure, prepare_environment, prepare_prefect_database
 from flows.sources.formats import DESCRIPTIONS, FORMATS
-from warehouse.settings import PROJECT_ROOT, SAMPLE_CONVERSATION, Settings
+from warehouse.settings import PROJECT_ROOT, SAMPLE_CONVERSATION, Settings, explain_settings_error
 
 DASHBOARD_APP = PROJECT_ROOT / "dashboard" / "streamlit_app.py"
 
@@ -230,6 +233,29 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.report import weekly_report
+
+    counts = weekly_report(args.week, _options(args))
+    folder = Path(counts["folder"])
+    if not counts["enough_data"]:
+        print(f"{counts['week']} has too little data ({counts['posts']} posts): the report says so.")
+    print(f"weekly report {counts['week']} → {folder}")
+    for name in counts["files"]:
+        print(f"  {folder / name}")
+    return 0
+
+
+def _iso_week(text: str) -> str:
+    """argparse type for --week: the error names the format before anything starts."""
+    from flows.report.week import parse_week
+
+    try:
+        return parse_week(text).label
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     return _dashboard(settings, args.port)
 
@@ -250,24 +276,47 @@ def _dashboard(settings: Settings, port: int) -> int:
         str(port),
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",  # no "Deploy" button or developer menu
     ]
     try:
-        return subprocess.call(command)
+        return subprocess.call(command, env=dashboard_environment(settings))
     except KeyboardInterrupt:
         return 0
 
 
+def dashboard_environment(settings: Settings) -> dict[str, str]:
+    """The Streamlit process reads its own Settings from the environment: hand it this command's data
+    folder and files (`--data-dir` included), or it would open the default snapshot."""
+    return {
+        **os.environ,
+        "COMMONGROUND_DATA_DIR": str(settings.data_dir),
+        "COMMONGROUND_SNAPSHOT": str(settings.snapshot_path),
+        "COMMONGROUND_OUTREACH_DATABASE": str(settings.outreach_path),
+    }
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from prefect import serve
+    from flows.schedules import build_deployments, describe, prefect_api_url, serve_schedules
+    from warehouse.cron import check_cron
 
-    from flows.pipeline import pipeline
+    if not args.show:
+        prefect_api_url()  # no server configured: say so before importing every flow
+    if args.cron:
+        try:
+            settings = settings.model_copy(update={"schedule_analyze_cron": check_cron(args.cron)})
+        except ValueError as exc:
+            raise ValueError(f"--cron: {exc}") from None
+    deployments = build_deployments(settings, _options(args))
+    if args.show:
+        print("\n".join(describe(deployments)))
+        return 0
+    return serve_schedules(deployments, limit=settings.schedule_max_concurrent_runs)
 
-    serve(pipeline.to_deployment(name="commonground-daily", cron=args.cron))  # type: ignore[arg-type]
-    return 0
 
-
-# Commands that run Prefect flows, so need Prefect's database ready before its server starts.
-RUNS_FLOWS = (cmd_run, cmd_demo, cmd_ingest, cmd_flow, cmd_serve)
+# Commands that run Prefect flows, so need Prefect's database ready before its server starts
+# (`serve` is not one: it needs a real server and never starts the temporary one).
+RUNS_FLOWS = (cmd_run, cmd_demo, cmd_ingest, cmd_flow, cmd_report)
 
 
 def _options(args: argparse.Namespace, **choices: Any) -> RunOptions:
@@ -364,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--out", type=Path, required=True, help="where to write the scored CSV")
     score.set_defaults(func=cmd_score)
 
+    report = sub.add_parser("report", help="the weekly report (HTML, PDF, CSVs) for one ISO week")
+    report.add_argument(
+        "--week", type=_iso_week, help="ISO week as YYYY-Www, e.g. 2026-W47 (default: the last complete week)"
+    )
+    report.set_defaults(func=cmd_report)
+
     dashboard = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     dashboard.add_argument("--port", type=int, default=8501)
     dashboard.set_defaults(func=cmd_dashboard)
@@ -373,8 +428,17 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, help="port (default: api_port, 8080)")
     api.set_defaults(func=cmd_api)
 
-    serve = sub.add_parser("serve", help="run the pipeline on a schedule (needs `prefect server start`)")
-    serve.add_argument("--cron", default="0 6 * * *", help="when to run (default daily at 06:00)")
+    serve = sub.add_parser(
+        "serve",
+        help="run ingest, analysis and the weekly report on their schedules (needs a Prefect server; "
+        "`make serve` starts one)",
+    )
+    serve.add_argument(
+        "--cron", help="when to analyse and publish (default: schedule_analyze_cron, daily at 06:15)"
+    )
+    serve.add_argument(
+        "--show", action="store_true", help="list the deployments and their schedules; serve nothing"
+    )
     serve.set_defaults(func=cmd_serve)
 
     # The lab's commands (eval, bench, sample) come as plug-ins: the product never imports the lab.
@@ -386,12 +450,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = _options(args).settings()
-    prepare_environment(settings)
     try:
+        # A bad setting (pydantic's ValidationError is a ValueError) is one line naming the variable.
+        settings = _options(args).settings()
+        prepare_environment(settings)
         if args.func in RUNS_FLOWS and not getattr(args, "preview", False):
             prepare_prefect_database()
         return int(args.func(args, settings))
+    except ValidationError as exc:
+        print(f"commonground: {explain_settings_error(exc)}", file=sys.stderr)
+        return 2
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"commonground: {explain_startup_failure(exc) or exc}", file=sys.stderr)
         return 2

@@ -5,16 +5,34 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warehouse.settings import SAMPLE_CONVERSATION, Settings
+
+if TYPE_CHECKING:
+    from models.tone_base import ToneModel
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from lab.evaluate import format_table, run_eval
 
-    rows = run_eval(args.datasets or settings.datasets_dir, only=args.only)
+    if args.labels is not None:
+        from lab.tone.labels import label_rows
+
+        rows = label_rows(args.labels, labels_model(settings))
+    else:
+        rows = run_eval(args.datasets or settings.datasets_dir, only=args.only)
     print(format_table(rows))
     return 0
+
+
+def labels_model(settings: Settings) -> ToneModel:
+    """The tone model `eval --labels` measures: the configured one (`COMMONGROUND_TONE_MODEL`)."""
+    from models.tone import load_tone_model
+
+    return load_tone_model(
+        settings.tone_model, batch_size=settings.tone_batch_size, max_length=settings.tone_max_length
+    )
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -38,6 +56,13 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
     evaluate = sub.add_parser("eval", help="model scores on labeled data, as a table")
     evaluate.add_argument("--datasets", type=Path, help="labeled data folder (default ../shared/datasets)")
     evaluate.add_argument("--only", action="append", choices=["tone", "network"], help="one model only")
+    evaluate.add_argument(
+        "--labels",
+        type=Path,
+        metavar="FILE",
+        help="instead: the tone model's agreement with people's labels in FILE (the dashboard's tone "
+        "feedback CSV, or any CSV with text and tone columns)",
+    )
     evaluate.set_defaults(func=cmd_eval)
 
 

@@ -189,6 +189,30 @@ CREATE TABLE IF NOT EXISTS account_roles (
     PRIMARY KEY (analysis_id, account_id)
 );
 
+-- The echo-chamber map (models/network_layout.py): a bounded sample of an analysis' accounts (every
+-- constructive voice, then each camp's most endorsed accounts) with their positions, and the strongest
+-- edges among them, so the dashboard draws the map without laying anything out.
+CREATE TABLE IF NOT EXISTS network_layout (
+    analysis_id   VARCHAR NOT NULL,
+    account_id    VARCHAR NOT NULL,
+    x             DOUBLE NOT NULL,            -- in [-1, 1]
+    y             DOUBLE NOT NULL,
+    camp_id       INTEGER,                    -- NULL when the account has no camp
+    degree        INTEGER NOT NULL,           -- accounts it interacted with in the window (whole network)
+    endorsements  INTEGER NOT NULL,           -- reposts and quotes it received in the window
+    is_voice      BOOLEAN NOT NULL,           -- ranked among the constructive voices
+    PRIMARY KEY (analysis_id, account_id)
+);
+
+CREATE TABLE IF NOT EXISTS network_layout_edges (
+    analysis_id     VARCHAR NOT NULL,
+    src_account_id  VARCHAR NOT NULL,         -- the pair's lower account id
+    dst_account_id  VARCHAR NOT NULL,
+    kind            VARCHAR NOT NULL,         -- endorsement (any repost or quote between them) | contact
+    weight          DOUBLE NOT NULL,          -- interactions between the two, both ways
+    PRIMARY KEY (analysis_id, src_account_id, dst_account_id)
+);
+
 -- Lineage ------------------------------------------------------------------------------------------
 
 CREATE TABLE IF NOT EXISTS runs (
@@ -211,14 +235,62 @@ CREATE TABLE IF NOT EXISTS source_reads (
     recorded_at  TIMESTAMP NOT NULL
 );
 
+-- The weekly reports written (flows/report): one row per ISO week; a rebuilt week replaces its row.
+CREATE TABLE IF NOT EXISTS reports (
+    week           VARCHAR PRIMARY KEY,       -- ISO week, e.g. 2026-W47
+    week_start     TIMESTAMP NOT NULL,        -- Monday 00:00 UTC
+    week_end       TIMESTAMP NOT NULL,        -- the next Monday 00:00 UTC (exclusive)
+    folder         VARCHAR NOT NULL,          -- data_dir/reports/YYYY-Www
+    files          VARCHAR[] NOT NULL,        -- file names in the folder
+    enough_data    BOOLEAN NOT NULL,          -- false: the report says the week had too little data
+    n_posts        BIGINT NOT NULL,
+    n_accounts     BIGINT NOT NULL,
+    analysis_id    VARCHAR,                   -- the analysis whose camps and voices it shows
+    model_version  VARCHAR NOT NULL,
+    pseudonymized  BOOLEAN NOT NULL,
+    run_id         VARCHAR NOT NULL,
+    generated_at   TIMESTAMP NOT NULL
+);
+
 -- The dashboard's own database (outreach.duckdb) ---------------------------------------------------
 
 -- A community manager's shortlist and notes, written only by the dashboard.
 CREATE TABLE IF NOT EXISTS outreach (
     account_id  VARCHAR PRIMARY KEY,
-    status      VARCHAR,                      -- shortlisted | contacted | replied | declined | not a fit
+    status      VARCHAR,                      -- to contact | contacted | replied | declined
     note        VARCHAR,
     updated_at  TIMESTAMP
+);
+
+-- Every change to the shortlist, oldest first: who was added, updated or removed, with what status and note.
+CREATE TABLE IF NOT EXISTS outreach_history (
+    account_id  VARCHAR NOT NULL,
+    changed_at  TIMESTAMP NOT NULL,
+    action      VARCHAR NOT NULL,             -- added | updated | removed
+    status      VARCHAR,                      -- the status after the change (before it, for removed)
+    note        VARCHAR
+);
+
+-- Names a community manager gave to camps (the dashboard shows them instead of the generated label).
+CREATE TABLE IF NOT EXISTS camp_names (
+    analysis_id  VARCHAR NOT NULL,
+    camp_id      INTEGER NOT NULL,
+    label        VARCHAR NOT NULL,
+    updated_at   TIMESTAMP NOT NULL,
+    PRIMARY KEY (analysis_id, camp_id)
+);
+
+-- "This tone is right / wrong" on a post, with the tone the reader says is right; exported as CSV for
+-- `commonground eval --labels FILE`. Keeps the text: the label is about these words.
+CREATE TABLE IF NOT EXISTS tone_feedback (
+    feedback_id     VARCHAR PRIMARY KEY,
+    post_id         VARCHAR NOT NULL,
+    text            VARCHAR NOT NULL,
+    model_version   VARCHAR,
+    model_tone      VARCHAR,                  -- constructive | neutral | hostile | unscored
+    verdict         VARCHAR NOT NULL,         -- right | wrong
+    corrected_tone  VARCHAR,                  -- the reader's tone when wrong (may be NULL: not said)
+    created_at      TIMESTAMP NOT NULL
 );
 
 -- The API's own database (api.duckdb), written only when api_store_scores is on -------------------

@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from warehouse.cron import check_cron, check_timezone
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
@@ -204,11 +206,51 @@ class Settings(BaseSettings):
         "unless the request says doNotStore.",
     )
 
+    # --- schedules (`commonground serve`; cron strings read in schedule_timezone)
+    schedule_timezone: str = Field(
+        default="Europe/London", description="IANA time zone every schedule's cron string is read in."
+    )
+    schedule_ingest_cron: str = Field(
+        default="0 * * * *", description="When each configured source is ingested (hourly)."
+    )
+    schedule_analyze_cron: str = Field(
+        default="15 6 * * *", description="When new posts are scored, analysed and published (daily 06:15)."
+    )
+    schedule_report_cron: str = Field(
+        default="0 7 * * 1", description="When the weekly report for the last complete week is built."
+    )
+    schedule_max_concurrent_runs: int = Field(
+        default=1,
+        ge=1,
+        description="Flow runs `commonground serve` runs at once; 1 because DuckDB takes one writer at a time.",
+    )
+
+    @field_validator("schedule_ingest_cron", "schedule_analyze_cron", "schedule_report_cron")
+    @classmethod
+    def _valid_cron(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            return check_cron(value)
+        except ValueError as exc:
+            raise ValueError(f"COMMONGROUND_{str(info.field_name).upper()}: {exc}") from None
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            return check_timezone(value)
+        except ValueError as exc:
+            raise ValueError(f"COMMONGROUND_SCHEDULE_TIMEZONE: {exc}") from None
+
     # --- privacy
     pseudonymize_handles: bool = Field(
         default=False, description="Show stable pseudonyms instead of handles in dashboard and reports."
     )
     store_raw_payloads: bool = Field(default=True, description="Keep raw API payloads for lineage.")
+    dashboard_allowed_emails: list[str] = Field(
+        default_factory=list,
+        description="When set, the dashboard asks people to sign in (st.login, configured in "
+        ".streamlit/secrets.toml [auth]) and lets in only these e-mail addresses; empty: no sign-in.",
+    )
 
     @property
     def database_path(self) -> Path:
@@ -225,3 +267,17 @@ class Settings(BaseSettings):
     @property
     def prefect_home(self) -> Path:
         return self.data_dir / "prefect"
+
+
+def explain_settings_error(exc: ValidationError) -> str:
+    """One line per bad setting: the variable, the value it had and what is expected."""
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "settings"
+        value = error.get("input")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if message.startswith(f"COMMONGROUND_{field.upper()}"):
+            lines.append(message)
+        else:
+            lines.append(f"COMMONGROUND_{field.upper()}={value!r}: {message}")
+    return "\n".join(lines)

@@ -23,7 +23,15 @@ from warehouse.shapes import JSON_COLUMNS, RUN_COUNTS, RUN_PARAMS
 from warehouse.versions import CONTENT, Plan, plan_posts
 
 # Tables whose rows belong to one analysis (topic × window); a re-run replaces them whole.
-ANALYSIS_TABLES = ("communities", "community_profiles", "polarization", "voices", "account_roles")
+ANALYSIS_TABLES = (
+    "communities",
+    "community_profiles",
+    "polarization",
+    "voices",
+    "account_roles",
+    "network_layout",
+    "network_layout_edges",
+)
 # Columns that hold personal raw payloads; the published snapshot leaves them out.
 RAW_COLUMNS = {"accounts": "raw", "posts": "raw", "quarantine": "raw"}
 # Columns added to tables after their first release, for warehouses created before (schema.sql has them).
@@ -46,12 +54,12 @@ def schema_statements() -> dict[str, str]:
 
 
 # The dashboard keeps its shortlist in a database of its own, so it never contends with the flows.
-DASHBOARD_TABLES = ("outreach", "api_scores")  # in databases of their own: outreach.duckdb, api.duckdb
-# What the snapshot carries: every warehouse table but the read budgets and the older versions of
-# edited posts, in schema.sql's order.
-TABLES = tuple(
-    t for t in schema_statements() if t not in (*DASHBOARD_TABLES, "source_reads", "post_versions")
-)
+# In databases of their own: outreach.duckdb (shortlist and its history, camp names, tone feedback)
+# and api.duckdb.
+DASHBOARD_TABLES = ("outreach", "outreach_history", "camp_names", "tone_feedback", "api_scores")
+# What the snapshot carries: every warehouse table but the older versions of edited posts, in
+# schema.sql's order (the read budgets go along: the dashboard shows X reads against them).
+TABLES = tuple(t for t in schema_statements() if t not in (*DASHBOARD_TABLES, "post_versions"))
 
 
 @dataclass
@@ -327,6 +335,20 @@ class Warehouse:
                     continue
                 _insert_frame(con, table, frame.assign(analysis_id=analysis_id))
             con.execute("COMMIT")
+
+    # --- weekly reports --------------------------------------------------------------------------
+
+    def record_report(self, report: dict[str, Any]) -> None:
+        """Record one week's report (the `reports` columns); a rebuilt week replaces its row."""
+        with self.connect() as con:
+            con.execute("BEGIN")
+            con.execute("DELETE FROM reports WHERE week = ?", [report["week"]])
+            _insert_frame(con, "reports", pd.DataFrame([report]))
+            con.execute("COMMIT")
+
+    def reports(self) -> pd.DataFrame:
+        """Every recorded report, newest week first."""
+        return self.query("SELECT * FROM reports ORDER BY week DESC")
 
     # --- inspection and publish ----------------------------------------------------------------
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from models.roles import ROLES
 from warehouse.shapes import CAMPS_REACHED, EXAMPLE_POSTS, TOP_ACCOUNTS, TOP_HASHTAGS, TOP_TERMS
@@ -110,6 +112,23 @@ POSTS = [
 # The reasons stored with each tone (the attributes that drove it, strongest first).
 REASONS = {"constructive": ["evidence", "solution"], "hostile": ["insult", "dismissive"], "neutral": []}
 UNSCORED_REASON = "not English (fr)"
+# Threads: 108 replies to 101 through the post's reply field; 106 replies to 104 only through a reply
+# interaction (sources fill one or the other).
+REPLY_TO = {"mastodon:108": "mastodon:101"}
+REPLY_INTERACTIONS = [("mastodon:106", "mastodon:5", "mastodon:3", "mastodon:104")]
+# The stored echo-chamber map: account, x, y, camp, degree, endorsements, is_voice; and its edges.
+MAP_NODES = [
+    ("mastodon:1", -0.8, 0.1, 0, 3, 4, True),
+    ("mastodon:2", -0.6, -0.3, 0, 1, 1, False),
+    ("mastodon:3", 0.5, 0.2, 1, 3, 4, True),
+    ("mastodon:4", 0.7, -0.4, 1, 1, 0, True),
+    ("mastodon:5", 1.0, 0.6, 1, 1, 0, False),
+]
+MAP_EDGES = [
+    ("mastodon:1", "mastodon:2", "endorsement", 2.0),
+    ("mastodon:3", "mastodon:4", "endorsement", 3.0),
+    ("mastodon:1", "mastodon:3", "contact", 1.0),
+]
 
 
 def _build(path: Path, *, with_analysis: bool = True) -> None:
@@ -127,10 +146,16 @@ def _build(path: Path, *, with_analysis: bool = True) -> None:
             )
         for post_id, author, hours, text, tags, tone, constructive, hostile in POSTS:
             created = T0 + timedelta(hours=hours)
+            native = post_id.split(":")[1]
             con.execute(
-                """INSERT INTO posts (post_id, source, native_id, author_id, created_at, text, hashtags, raw)
-                   VALUES (?, 'mastodon', ?, ?, ?, ?, ?, '{}')""",
-                [post_id, post_id.split(":")[1], author, created, text, tags],
+                """INSERT INTO posts (post_id, source, native_id, author_id, created_at, text, hashtags, raw,
+                       url, reply_to_post_id)
+                   VALUES (?, 'mastodon', ?, ?, ?, ?, ?, '{}', ?, ?)""",
+                [
+                    *(post_id, native, author, created, text, tags),
+                    f"https://nhs.social/@x/{native}",
+                    REPLY_TO.get(post_id),
+                ],
             )
             con.execute(
                 """INSERT INTO tone_scores (post_id, model_version, constructive, hostile, is_constructive,
@@ -143,6 +168,16 @@ def _build(path: Path, *, with_analysis: bool = True) -> None:
                     T0,
                 ],
             )
+        for post_id, src, dst, target in REPLY_INTERACTIONS:
+            con.execute(
+                """INSERT INTO interactions (interaction_id, source, kind, post_id, src_account_id,
+                       dst_account_id, target_post_id, created_at) VALUES (?, 'mastodon', 'reply', ?, ?, ?, ?, ?)""",
+                [f"i-{post_id}", post_id, src, dst, target, T0 + timedelta(hours=31)],
+            )
+        for node in MAP_NODES:
+            con.execute("INSERT INTO network_layout VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [ANALYSIS, *node])
+        for edge in MAP_EDGES:
+            con.execute("INSERT INTO network_layout_edges VALUES (?, ?, ?, ?, ?)", [ANALYSIS, *edge])
         # enrich lower-cases hashtags: give one post features to exercise both paths
         con.execute(
             """INSERT INTO post_features
@@ -235,6 +270,80 @@ def _build(path: Path, *, with_analysis: bool = True) -> None:
                ('run-1', 'run', '2025-03-01 00:50', '2025-03-01 01:00', 'completed', '{}', '{}', ''),
                ('run-2', 'run', '2025-03-08 00:50', '2025-03-08 01:00', 'completed', '{}', '{}', 'ok')"""
         )
+        _add_month_window(con)
+        _add_health_rows(con)
+
+
+# The 30-day analysis next to the 7-day one (written first, as analyze does): its own camps and voices.
+MONTH_ANALYSIS = "uk-healthcare:2025-02-06T00:00:00:2025-03-08T00:00:00"
+
+
+def _add_month_window(con: Any) -> None:
+    con.execute(
+        """INSERT INTO analyses VALUES
+           (?, 'uk-healthcare', '2025-02-06', '2025-03-08', ?, 'run-2', 10, 6, 12, '2025-03-08 00:59')""",
+        [MONTH_ANALYSIS, MODEL],
+    )
+    for account_id, *_rest, camp in ACCOUNTS:
+        month_camp = 0 if camp is None else camp
+        con.execute(
+            "INSERT INTO communities VALUES (?, ?, ?, ?)",
+            [MONTH_ANALYSIS, account_id, month_camp, month_camp],
+        )
+    con.execute(
+        """INSERT INTO community_profiles (analysis_id, camp_id, label, size, n_posts, insularity, ei_index,
+               share_constructive, share_neutral, share_hostile, n_unscored, top_hashtags, top_terms,
+               top_accounts) VALUES
+           (?, 0, 'GPs over the month', 3, 4, 0.7, -0.4, 0.5, 0.5, 0.0, 0, '[]', '[]', '[]'),
+           (?, 1, 'Patients over the month', 3, 6, 0.6, -0.2, 0.6, 0.0, 0.4, 1, '[]', '[]', '[]')""",
+        [MONTH_ANALYSIS, MONTH_ANALYSIS],
+    )
+    con.execute(
+        "INSERT INTO polarization VALUES (?, 'headline', 0.45, 0.30, 0.05, 3.0), (?, 'modularity', 0.45, 0.30, 0.05, 3.0)",
+        [MONTH_ANALYSIS, MONTH_ANALYSIS],
+    )
+    for account_id, rank, examples in (
+        ("mastodon:6", 1, ["mastodon:109"]),
+        ("mastodon:1", 2, ["mastodon:101"]),
+    ):
+        con.execute(
+            "INSERT INTO voices VALUES (?, ?, ?, 0.5, 0.8, 0.3, 0.02, 1, 0, '{\"1\": 2}', ?, 'month')",
+            [MONTH_ANALYSIS, account_id, rank, EXAMPLE_POSTS.dump(examples)],
+        )
+
+
+# What Data health reads: a failed ingest before the last run, quarantined records, cursors, X reads.
+QUARANTINE_REASONS = [("not a JSON object", 3), ("no author", 1)]
+
+
+def _add_health_rows(con: Any) -> None:
+    con.execute(
+        """INSERT INTO runs VALUES ('run-0', 'ingest', '2025-03-07 00:50', '2025-03-07 00:51', 'failed', '{}',
+               '{"read": 120, "posts_stored": 100, "quarantined": 4}', 'HTTPError: 503 from mastodon.social')"""
+    )
+    for reason, n in QUARANTINE_REASONS:
+        for i in range(n):
+            con.execute(
+                "INSERT INTO quarantine VALUES (?, 'file', 'import.jsonl', ?, ?, '{\"secret\": 1}', 'run-0', ?)",
+                [f"q-{reason}-{i}", i, reason, T0],
+            )
+    con.execute("INSERT INTO cursors VALUES ('mastodon', 'NHS', '113456789', '2025-03-07 00:51')")
+    con.execute(
+        """INSERT INTO source_reads VALUES ('run-0', 'x', 'NHS', 300, current_timestamp::TIMESTAMP),
+               ('run-1', 'x', 'NHS', 200, current_timestamp::TIMESTAMP - INTERVAL 400 DAY)"""
+    )
+
+
+def _build_tiny(path: Path) -> None:
+    """An analysis of two posts by one account: too little to judge anything."""
+    wh = Warehouse(path)
+    wh.init()
+    with wh.connect() as con:
+        con.execute(
+            """INSERT INTO analyses VALUES ('tiny:2025-03-01:2025-03-08', 'uk-healthcare', '2025-03-01',
+                   '2025-03-08', ?, 'run-1', 2, 1, 0, '2025-03-08 01:00')""",
+            [MODEL],
+        )
 
 
 @pytest.fixture(scope="session")
@@ -249,6 +358,13 @@ def pseudonymized_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("dashboard-pseudo")
     _build(root / "warehouse.duckdb")
     return Warehouse(root / "warehouse.duckdb").publish(root / "snapshot.duckdb", pseudonymize=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dashboard-tiny")
+    _build_tiny(root / "warehouse.duckdb")
+    return Warehouse(root / "warehouse.duckdb").publish(root / "snapshot.duckdb")
 
 
 @pytest.fixture(scope="session")
@@ -267,3 +383,12 @@ def app_env(snapshot: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     st.cache_data.clear()
     yield outreach
     st.cache_data.clear()
+
+
+def open_app(page: str, at: AppTest | None = None) -> AppTest:
+    """Open one page of the app (in a new session unless `at` is given) and check it raised nothing."""
+    at = at or AppTest.from_file(str(APP), default_timeout=30)
+    at.switch_page(page)
+    at.run(timeout=30)
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -106,3 +106,31 @@ def test_network_json_has_the_documented_shape_and_node_ids_as_written(tmp_path:
         v is not None for v in result["communities"].values()
     )
     assert result["details"]["n_rewirings"] == 3
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        (
+            "COMMONGROUND_WINDOW_DAYS",
+            "abc",
+            "COMMONGROUND_WINDOW_DAYS='abc': Input should be a valid integer",
+        ),
+        (
+            "COMMONGROUND_WINDOW_DAYS",
+            "0",
+            "COMMONGROUND_WINDOW_DAYS='0': Input should be greater than or equal",
+        ),
+        ("COMMONGROUND_PSEUDONYMIZE_HANDLES", "maybe", "COMMONGROUND_PSEUDONYMIZE_HANDLES='maybe'"),
+        ("COMMONGROUND_SCHEDULE_TIMEZONE", "Mars/Base", "COMMONGROUND_SCHEDULE_TIMEZONE: 'Mars/Base' is not"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(
+    variable: str, value: str, expected: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(["serve", "--show"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"commonground: {expected}")
+    assert "Traceback" not in err and "pydantic.dev" not in err
+    assert len(err.strip().splitlines()) == 1

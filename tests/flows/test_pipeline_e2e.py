@@ -255,7 +255,13 @@ def test_the_echo_chambers_page_shows_top_accounts_with_the_counts_analyze_wrote
     handles = dict(
         small_run["warehouse"].query("SELECT account_id, handle FROM accounts").itertuples(index=False)
     )
-    expected = [", ".join(f"{handles[a.account_id]} ({a.endorsements})" for a in top) for top in written]
+    expected = [
+        ", ".join(
+            f"{handles[a.account_id]} ({a.endorsements} endorsement{'s' * (a.endorsements != 1)})"
+            for a in top
+        )
+        for top in written
+    ]
     assert shown == expected
 
     monkeypatch.setenv("COMMONGROUND_SNAPSHOT", snapshot)
@@ -266,7 +272,40 @@ def test_the_echo_chambers_page_shows_top_accounts_with_the_counts_analyze_wrote
     at.switch_page("app_pages/echo_chambers.py")
     at.run(timeout=60)
     assert not at.exception, [e.value for e in at.exception]
-    on_page = list(at.dataframe[0].value["top_accounts"])
-    assert on_page == expected
-    assert all(re.search(r"\(\d+\)", cell) for cell in on_page)
+    cards = [t.value for t in at.text if t.value.startswith("Most endorsed: ")]  # one card per camp
+    on_page = [card.removeprefix("Most endorsed: ") for card in cards]
+    assert sorted(on_page) == sorted(expected)  # cards sit in two columns: the tree reads them column-wise
+    assert all(re.search(r"\(\d+ endorsements?\)", cell) for cell in on_page)
     st.cache_data.clear()
+
+
+def test_the_network_map_is_laid_out_in_analyze_and_published(small_run: dict[str, Any]) -> None:
+    """analyze stores a bounded, seeded layout holding every constructive voice; publish carries it."""
+    from models.network_layout import MAX_EDGES, MAX_NODES
+
+    analysis_id = small_run["first"]["analyze"]["analysis_id"]
+    warehouse = small_run["warehouse"]
+    nodes = warehouse.query("SELECT * FROM network_layout WHERE analysis_id = ?", [analysis_id])
+    edges = warehouse.query("SELECT * FROM network_layout_edges WHERE analysis_id = ?", [analysis_id])
+    voices = warehouse.query("SELECT account_id FROM voices WHERE analysis_id = ?", [analysis_id])
+    camps = warehouse.query(
+        "SELECT account_id, camp_id FROM communities WHERE analysis_id = ?", [analysis_id]
+    )
+    assert 0 < len(nodes) <= MAX_NODES and 0 < len(edges) <= MAX_EDGES
+    assert set(voices["account_id"]) <= set(nodes.loc[nodes["is_voice"], "account_id"])
+    assert set(edges["src_account_id"]) | set(edges["dst_account_id"]) <= set(nodes["account_id"])
+    assert nodes["x"].between(-1, 1).all() and nodes["y"].between(-1, 1).all()
+    # each account keeps the camp analyze gave it
+    merged = nodes.merge(camps, on="account_id", suffixes=("", "_analysis"))
+    assert len(merged) >= len(nodes) - len(voices)  # only a voice with no interaction may lack a row
+    assert (merged["camp_id"].fillna(-1) == merged["camp_id_analysis"].fillna(-1)).all()
+    # the second run (same data, same seed) left the same map
+    assert small_run["after_first"]["network_layout"] == small_run["after_second"]["network_layout"]
+    con = duckdb.connect(small_run["first"]["snapshot"], read_only=True)
+    try:
+        published = con.execute(
+            "SELECT count(*) FROM network_layout WHERE analysis_id = ?", [analysis_id]
+        ).fetchone()
+    finally:
+        con.close()
+    assert published == (len(nodes),)
