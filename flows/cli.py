@@ -16,7 +16,13 @@ from pydantic import ValidationError
 from flows.options import RunOptions
 from flows.prefect_runtime import explain_startup_failure, prepare_environment, prepare_prefect_database
 from flows.sources.formats import DESCRIPTIONS, FORMATS
-from warehouse.settings import PROJECT_ROOT, SAMPLE_CONVERSATION, Settings, explain_settings_error
+from warehouse.settings import (
+    PROJECT_ROOT,
+    SAMPLE_CONVERSATION,
+    Settings,
+    check_hashtag,
+    explain_settings_error,
+)
 
 DASHBOARD_APP = PROJECT_ROOT / "dashboard" / "streamlit_app.py"
 
@@ -331,6 +337,13 @@ def _formats_epilog() -> str:
     return "\n".join(lines)
 
 
+def _hashtag(value: str) -> str:
+    try:
+        return check_hashtag(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_ingest(sub: Any) -> None:
     ingest = sub.add_parser(
         "ingest",
@@ -340,7 +353,9 @@ def _add_ingest(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ingest.add_argument("--source", choices=["mastodon", "x", "bluesky", "file"], default="file")
-    ingest.add_argument("--tag", action="append", help="hashtag to collect (repeatable)")
+    ingest.add_argument(
+        "--tag", action="append", type=_hashtag, help="hashtag to collect: letters, digits, '_' (repeatable)"
+    )
     ingest.add_argument("--path", action="append", type=Path, help="file to import (repeatable)")
     ingest.add_argument(
         "--instance", action="append", help="Mastodon instance to read (repeatable; default: settings)"

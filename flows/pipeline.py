@@ -22,7 +22,7 @@ from models.text import extract_features
 from models.tone import load_tone_model, score_frame, tone_model_version
 from models.tone_base import ToneModel
 from warehouse.records import utcnow
-from warehouse.settings import Settings, SourceName
+from warehouse.settings import Settings, SourceName, check_hashtag
 from warehouse.store import UpsertCounts, Warehouse
 
 TONE_COLUMNS = ["constructive", "hostile", "is_constructive", "is_hostile", "tone"]
@@ -166,9 +166,12 @@ def ingest(
     go to quarantine with their reason; re-running never duplicates; rate limits and X's read caps
     are respected, and what was skipped or stopped is said in the run's notices."""
     settings = load_settings(options)
-    warehouse = open_warehouse(settings)
     if queries is None:
         queries = [str(p) for p in settings.import_paths] if source == "file" else list(settings.hashtags)
+    if source != "file":
+        # A hashtag becomes part of a platform's URL path: only letters, digits and '_' get that far.
+        queries = [check_hashtag(query) for query in queries]
+    warehouse = open_warehouse(settings)
     logger = get_run_logger()
     with recorded_run(warehouse, "ingest", {"source": source, "queries": queries}) as counts:
         total = UpsertCounts()

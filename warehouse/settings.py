@@ -7,11 +7,13 @@ flows pass them the values they need.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from warehouse.cron import check_cron, check_timezone
 
@@ -20,6 +22,20 @@ SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 SAMPLE_CONVERSATION = SAMPLE_DIR / "conversation.jsonl"
 
 SourceName = Literal["mastodon", "x", "bluesky", "file"]
+# A hashtag is letters, digits and '_' (any script): it reaches platform URLs, so nothing else may pass.
+HASHTAG = re.compile(r"\w{1,100}")
+
+
+def check_hashtag(tag: str) -> str:
+    """The hashtag without its '#', or a ValueError saying what a hashtag may hold."""
+    bare = str(tag).strip().removeprefix("#")
+    if not HASHTAG.fullmatch(bare):
+        raise ValueError(
+            f"{tag!r} is not a hashtag: use letters, digits and '_' only (at most 100), with or without '#'"
+        )
+    return bare
+
+
 # The import file formats (flows/sources/formats.py describes each; a test keeps the two lists equal).
 ImportFormat = Literal["auto", "jsonl", "csv", "twarc2", "x-v1", "bluesky", "mastodon-json", "reddit"]
 
@@ -54,9 +70,9 @@ class Settings(BaseSettings):
     )
 
     # --- what to collect
-    hashtags: list[str] = Field(
+    hashtags: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["NHS", "GP", "DigitalHealth", "ClinicalEntrepreneurs"],
-        description="Hashtags to follow, without '#'.",
+        description="Hashtags to follow, without '#': a JSON list or comma-separated (NHS,GP).",
     )
     sources: list[SourceName] = Field(
         default_factory=lambda: list[SourceName](["file"]),
@@ -232,6 +248,21 @@ class Settings(BaseSettings):
             return check_cron(value)
         except ValueError as exc:
             raise ValueError(f"COMMONGROUND_{str(info.field_name).upper()}: {exc}") from None
+
+    @field_validator("hashtags", mode="before")
+    @classmethod
+    def _valid_hashtags(cls, value: object) -> list[str]:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [t for t in text.split(",") if t.strip()]
+        if not isinstance(value, list | tuple):
+            raise ValueError(
+                "COMMONGROUND_HASHTAGS: give a JSON list or comma-separated hashtags, e.g. NHS,GP"
+            )
+        try:
+            return [check_hashtag(tag) for tag in value]
+        except ValueError as exc:
+            raise ValueError(f"COMMONGROUND_HASHTAGS: {exc}") from None
 
     @field_validator("schedule_timezone")
     @classmethod
