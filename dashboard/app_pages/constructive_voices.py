@@ -24,6 +24,14 @@ analysis = q.analysis_or_stop(snapshot)
 analysis_id = str(analysis["analysis_id"])
 pseudonymized = q.is_pseudonymized(snapshot)
 
+
+def _zero_to_one(label: str, explained: str) -> Any:
+    """A 0-1 measure drawn as a bar, its scale in the help."""
+    return st.column_config.ProgressColumn(
+        label, help=explained, min_value=0.0, max_value=1.0, format="%.2f", width="small"
+    )
+
+
 COLUMNS = {
     "rank": st.column_config.NumberColumn(
         "#", help="Place in this window's ranking (1 = top).", width="small"
@@ -32,32 +40,20 @@ COLUMNS = {
     "role_label": st.column_config.TextColumn(
         "Role", help="The role their bio states, if any.", width="small"
     ),
-    "score": st.column_config.ProgressColumn(
+    "score": _zero_to_one(
         "Score",
-        help="0 to 1: how constructive they write × how rarely they are hostile × how far across camps they "
+        "0 to 1: how constructive they write × how rarely they are hostile × how far across camps they "
         "are engaged. Compare people with each other; even the top of a week rarely passes 0.5.",
-        min_value=0.0,
-        max_value=1.0,
-        format="%.2f",
-        width="small",
     ),
-    "bridging": st.column_config.ProgressColumn(
+    "bridging": _zero_to_one(
         "Bridging",
-        help="0 to 1: 0 = constructive engagement comes from one camp only; 1 = evenly from every camp, "
+        "0 to 1: 0 = constructive engagement comes from one camp only; 1 = evenly from every camp, "
         "and plenty of it.",
-        min_value=0.0,
-        max_value=1.0,
-        format="%.2f",
-        width="small",
     ),
-    "hostility": st.column_config.ProgressColumn(
+    "hostility": _zero_to_one(
         "Hostility",
-        help="0 to 1: the average chance that one of their posts is hostile (smoothed over few posts). "
+        "0 to 1: the average chance that one of their posts is hostile (smoothed over few posts). "
         "Lower is better.",
-        min_value=0.0,
-        max_value=1.0,
-        format="%.2f",
-        width="small",
     ),
     "why_short": st.column_config.TextColumn(
         "Why",
