@@ -87,7 +87,10 @@ def normalise_v1_tweet(tweet: Any, prov: Provenance) -> Batch:
         links[InteractionKind.REPLY] = qualified(x.SOURCE, str(parent))
         replied = tweet.get("in_reply_to_user_id_str") or tweet.get("in_reply_to_user_id")
         edge(InteractionKind.REPLY, str(replied) if replied else None, links[InteractionKind.REPLY])
-    for mention in entities.get("user_mentions") or []:
+    mentions = entities.get("user_mentions") or []
+    if not isinstance(mentions, list):
+        raise ValueError(f"entities.user_mentions: expected a list, got {type(mentions).__name__}")
+    for mention in mentions:
         mention_id = _native(mention, "entities.user_mentions[].")
         handle = require(mention, "screen_name", str, "entities.user_mentions[].")
         edge(InteractionKind.MENTION, mention_id, None)
