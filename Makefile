@@ -10,7 +10,7 @@ export PREFECT_HOME := $(CURDIR)/data/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install dev demo test lint eval bench run dashboard api serve sample train-tone clean
+.PHONY: install dev demo test lint eval bench bench-smoke run dashboard api serve sample train-tone clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -46,8 +46,12 @@ lint: dev
 eval: install
 	$(BIN)/commonground eval
 
+# The full bench (hours: e2e at 10k, 100k and 1M posts); `make bench-smoke` is the seconds-long CI one.
 bench: install
 	$(BIN)/commonground bench
+
+bench-smoke: install
+	$(BIN)/commonground bench --smoke --json /tmp/commonground-bench-smoke.json
 
 run: install
 	$(BIN)/commonground run

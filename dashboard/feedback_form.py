@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import notes
+from dashboard import notes, shortlist
 from dashboard import queries as q
 
 NOT_SAID = "(not sure)"
@@ -73,7 +73,7 @@ def tone_feedback_list() -> None:
     )
     st.download_button(
         "Download tone feedback (CSV)",
-        notes.tone_feedback_csv(feedback),
+        notes.tone_feedback_csv(feedback, shortlist.export_names()),
         file_name="commonground-tone-feedback.csv",
         mime="text/csv",
         key="tone_feedback_download",

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from warehouse.privacy import Pseudonyms
 from warehouse.records import utcnow
 from warehouse.store import schema_statements
 
@@ -124,6 +125,11 @@ def tone_feedback(path: str) -> pd.DataFrame:
         ).df()
 
 
-def tone_feedback_csv(frame: pd.DataFrame) -> bytes:
-    """The feedback as CSV (UTF-8, header row), the file `commonground eval --labels FILE` reads."""
-    return frame[FEEDBACK_COLUMNS].to_csv(index=False).encode("utf-8")
+def tone_feedback_csv(frame: pd.DataFrame, names: Pseudonyms | None = None) -> bytes:
+    """The feedback as CSV (UTF-8, header row), the file `commonground eval --labels FILE` reads;
+    with `names`, post ids are pseudonyms and links and @mentions in the text are hidden."""
+    out = frame[FEEDBACK_COLUMNS].copy()
+    if names is not None:
+        out["post_id"] = names.posts(out["post_id"])
+        out["text"] = [names.text(t) for t in out["text"]]
+    return out.to_csv(index=False).encode("utf-8")

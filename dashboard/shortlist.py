@@ -15,13 +15,17 @@ import duckdb
 import pandas as pd
 
 from dashboard import queries as q
+from warehouse.privacy import Pseudonyms, pseudonyms
 from warehouse.records import utcnow
+from warehouse.settings import Settings
 from warehouse.store import schema_statements
 
 STATUSES = q.OUTREACH_STATUSES
 # Statuses written by earlier versions, shown in today's words.
 LEGACY_STATUSES = {"shortlisted": "to contact"}
 Change = Literal["added", "updated", "removed"]
+# Who someone on the shortlist is once the snapshot no longer holds them (never their id).
+GONE = "(no longer in the data: opted out or deleted)"
 # The export's columns, in the words people read them in.
 EXPORT_COLUMNS = {
     "handle": "Handle",
@@ -114,7 +118,9 @@ def with_names(listed: pd.DataFrame, snapshot: str, voices: pd.DataFrame) -> pd.
     """Shortlist rows with handle, name, role, this week's rank and profile link (from the snapshot)."""
     names = q.account_handles(snapshot, tuple(sorted(listed["account_id"])))
     frame = listed.merge(names, on="account_id", how="left")
-    frame["handle"] = frame["handle"].fillna(frame["account_id"])
+    # Not in the snapshot: opted out (or deleted) since they were shortlisted; never exported.
+    frame["in_snapshot"] = frame["handle"].notna()
+    frame["handle"] = frame["handle"].fillna(GONE)
     ranked = voices[["account_id", "rank", "role_label", "url"]].rename(
         columns={"role_label": "role", "url": "profile"}
     )
@@ -133,8 +139,29 @@ def _inert(value: object) -> object:
     return value
 
 
-def export_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The shortlist as people read it: readable column names, no internal ids, no live formulas."""
+def export_names() -> Pseudonyms | None:
+    """The pseudonyms downloads use; None when COMMONGROUND_PSEUDONYMIZE_EXPORTS is off."""
+    settings = Settings()
+    return pseudonyms(settings) if settings.pseudonymize_exports else None
+
+
+def _pseudonymised(frame: pd.DataFrame, names: Pseudonyms) -> pd.DataFrame:
+    """Pseudonyms for handle and name, no profile link, links and @mentions in notes hidden."""
+    out = frame.copy()
+    out["handle"] = [names.account(a) for a in out["account_id"]]
+    out["display_name"] = out["handle"]
+    out["profile"] = None
+    out["note"] = [names.text(n) for n in out["note"]]
+    return out
+
+
+def export_frame(frame: pd.DataFrame, names: Pseudonyms | None = None) -> pd.DataFrame:
+    """The shortlist as people read it: readable column names, no internal ids, no live formulas;
+    pseudonymised with `names`, and without people the snapshot no longer holds (opted out)."""
+    if "in_snapshot" in frame.columns:
+        frame = frame[frame["in_snapshot"].astype(bool)]
+    if names is not None:
+        frame = _pseudonymised(frame, names)
     out = frame.reindex(columns=list(EXPORT_COLUMNS)).rename(columns=EXPORT_COLUMNS)
     out["Rank this week"] = out["Rank this week"].astype("Int64")
     out["Last changed (UTC)"] = pd.to_datetime(out["Last changed (UTC)"]).dt.strftime("%Y-%m-%d %H:%M")
@@ -143,15 +170,15 @@ def export_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_csv(frame: pd.DataFrame) -> bytes:
+def to_csv(frame: pd.DataFrame, names: Pseudonyms | None = None) -> bytes:
     """UTF-8 with a byte-order mark, so spreadsheet programs read accents and emoji right."""
-    return export_frame(frame).to_csv(index=False).encode("utf-8-sig")
+    return export_frame(frame, names).to_csv(index=False).encode("utf-8-sig")
 
 
-def to_excel(frame: pd.DataFrame) -> bytes:
+def to_excel(frame: pd.DataFrame, names: Pseudonyms | None = None) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        export_frame(frame).to_excel(writer, index=False, sheet_name="Shortlist")
+        export_frame(frame, names).to_excel(writer, index=False, sheet_name="Shortlist")
     return buffer.getvalue()
 
 

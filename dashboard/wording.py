@@ -60,7 +60,12 @@ FLOWS = {
     "publish": "Publish for the dashboard",
     "report": "Weekly report",
 }
-STATUS = {"completed": "finished", "failed": "failed", "running": "did not finish (or still running)"}
+STATUS = {
+    "completed": "finished",
+    "failed": "failed",
+    "running": "did not finish (or still running)",
+    "interrupted": "stopped before it finished (the process ended; the next run went on)",
+}
 # Counts a run reports, in words, in the order they are read.
 COUNTS = {
     "read": "posts read",

@@ -18,6 +18,7 @@ from models.network_tone import Hostility, hostility_across_camps
 from models.profiles import camp_profiles
 from models.roles import ROLES, stakeholder_roles
 from models.voices import VoiceParams, constructive_voices
+from warehouse import opt_outs
 from warehouse.settings import Settings
 from warehouse.store import Warehouse
 
@@ -62,9 +63,15 @@ class WindowSummary:
     voices: int
 
 
-def _roles(accounts: pd.DataFrame | None) -> dict[str, tuple[str | None, str]]:
+def _roles(
+    accounts: pd.DataFrame | None, posts: pd.DataFrame, interactions: pd.DataFrame
+) -> dict[str, tuple[str | None, str]]:
+    """The role each account of the window declares in its bio; accounts outside the window are not
+    read (models/roles.py parses each distinct bio once per process, so a run's windows share them)."""
     if accounts is None or accounts.empty:
         return {}
+    active = {*posts["author_id"], *interactions["src_account_id"], *interactions["dst_account_id"]}
+    accounts = accounts[accounts["account_id"].isin(active)]
     return dict(zip(accounts["account_id"], stakeholder_roles(accounts["bio"].tolist()), strict=True))
 
 
@@ -81,6 +88,28 @@ def _measures(pol: Polarization, hostility: Hostility) -> pd.DataFrame:
         | {"baseline_std": pol["baseline_std"], "z": pol["z"]},
     ]
     return pd.DataFrame(measures, columns=["measure", *BASELINE_FIELDS])
+
+
+def without_opted_out(inputs: dict[str, pd.DataFrame], opted_out: set[str]) -> dict[str, pd.DataFrame]:
+    """The inputs without the accounts on the opt-out list: their posts (and reposts of them), every
+    interaction to or from them, their profiles. They are never ranked, placed in a camp or counted."""
+    if not opted_out:
+        return inputs
+    posts, interactions = inputs["posts"], inputs["interactions"]
+    theirs = set(posts.loc[posts["author_id"].isin(opted_out), "post_id"])
+    gone = posts["author_id"].isin(opted_out) | posts["repost_of_post_id"].isin(theirs)
+    touching = (
+        interactions["src_account_id"].isin(opted_out)
+        | interactions["dst_account_id"].isin(opted_out)
+        | interactions["post_id"].isin(set(posts.loc[gone, "post_id"]))
+    )
+    out = dict(inputs)
+    out["posts"] = posts[~gone].reset_index(drop=True)
+    out["interactions"] = interactions[~touching].reset_index(drop=True)
+    accounts = inputs.get("accounts")
+    if accounts is not None:
+        out["accounts"] = accounts[~accounts["account_id"].isin(opted_out)].reset_index(drop=True)
+    return out
 
 
 def run_analysis(inputs: dict[str, pd.DataFrame], settings: Settings) -> Analysis:
@@ -100,7 +129,7 @@ def run_analysis(inputs: dict[str, pd.DataFrame], settings: Settings) -> Analysi
     )
     profiles = camp_profiles(posts, interactions, camps.camp)
     labels = dict(zip(profiles["camp_id"], profiles["label"], strict=True))
-    roles = _roles(inputs.get("accounts"))
+    roles = _roles(inputs.get("accounts"), posts, interactions)
     voices = constructive_voices(posts, interactions, camps.camp, voice_params(settings), labels, roles)
     communities = pd.DataFrame(
         {
@@ -135,7 +164,9 @@ def analyse_window(
 ) -> WindowSummary:
     """Analyse one time window, replace its analysis in the warehouse, and say what was found."""
     start, end = window
-    inputs = warehouse.analysis_inputs(start, end, model_version)
+    inputs = without_opted_out(
+        warehouse.analysis_inputs(start, end, model_version), opt_outs.account_ids(warehouse)
+    )
     result = run_analysis(inputs, settings)
     analysis_id = f"{settings.topic}:{start:%Y-%m-%dT%H:%M}:{end:%Y-%m-%dT%H:%M}"
     n_posts, n_accounts = len(inputs["posts"]), int(inputs["posts"]["author_id"].nunique())

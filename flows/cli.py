@@ -12,9 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
+from flows.export_cli import add_export_parser
+from flows.lifecycle_cli import add_lifecycle_parsers
 from flows.options import RunOptions
 from flows.prefect_runtime import explain_startup_failure, prepare_environment, prepare_prefect_database
+from flows.privacy_cli import add_opt_out_parser
 from flows.sources.formats import DESCRIPTIONS, FORMATS
 from warehouse.settings import (
     PROJECT_ROOT,
@@ -22,6 +26,7 @@ from warehouse.settings import (
     Settings,
     check_hashtag,
     explain_settings_error,
+    explain_settings_source_error,
 )
 
 DASHBOARD_APP = PROJECT_ROOT / "dashboard" / "streamlit_app.py"
@@ -85,8 +90,6 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.pipeline import ingest
-
     queries = [str(p) for p in args.path] if args.source == "file" and args.path else args.tag or None
     if args.source == "file" and not queries:
         print("Give the file(s) to import: commonground ingest --source file --path FILE", file=sys.stderr)
@@ -106,6 +109,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     options = _options(args, **choices)
     if args.preview:
         return _preview(options.settings(), queries or [])
+    from flows.pipeline import ingest
+
     if args.source != "file":
         counts = ingest(options, source=args.source, queries=queries)
         _explain(options.settings(), {", ".join(queries or ["(configured)"]): counts})
@@ -122,7 +127,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     _explain(options.settings(), per_file)
     total = _total(per_file)
     print(json.dumps({**total, "files": per_file}, indent=2, default=str))
-    kept = total.get("posts_stored", 0) + total.get("duplicates", 0)
+    # Posts left out because their authors deleted them (`commonground compliance`) were read fine.
+    kept = total.get("posts_stored", 0) + total.get("duplicates", 0) + total.get("deleted", 0)
     if kept == 0:
         print("commonground: nothing was stored from these files (see the reasons above).", file=sys.stderr)
         return 1
@@ -198,21 +204,28 @@ def cmd_network(args: argparse.Namespace, settings: Settings) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     pol = result["polarization"]
+    against = (
+        "no baseline (--rewirings 0)"
+        if pol["baseline_mean"] is None
+        else f"vs {pol['baseline_mean']:.3f} by chance (z = {pol['z']:.1f})"
+    )
     print(
         f"{len(result['communities'])} nodes, {len(result['camps'])} camps; "
-        f"modularity {pol['score']:.3f} vs {pol['baseline_mean']:.3f} by chance (z = {pol['z']:.1f}) → {args.out}"
+        f"modularity {pol['score']:.3f} {against} → {args.out}"
     )
     return 0
 
 
 def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.score_cli import score_csv
+    from flows.score_cli import check_score_job, score_csv
     from models.tone import load_tone_model
 
+    # Input, columns and --out are checked before the model takes its seconds to load.
+    check_score_job(args.input, args.out, args.text_column, prefix=args.prefix)
     model = load_tone_model(
         settings.tone_model, batch_size=settings.tone_batch_size, max_length=settings.tone_max_length
     )
-    result = score_csv(model, args.input, args.out, args.text_column)
+    result = score_csv(model, args.input, args.out, args.text_column, prefix=args.prefix)
     note = f" ({result['lines_with_bad_bytes']} lines had bytes that are not UTF-8, replaced)"
     print(
         f"scored {result['rows']} rows with {model.version} → {args.out}{note if result['lines_with_bad_bytes'] else ''}"
@@ -337,6 +350,13 @@ def _formats_epilog() -> str:
     return "\n".join(lines)
 
 
+def _count(value: str) -> int:
+    """argparse type: a whole number, 0 or more."""
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 0 or more")
+    return int(value)
+
+
 def _hashtag(value: str) -> str:
     try:
         return check_hashtag(value)
@@ -417,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     network.add_argument("--out", type=Path, required=True)
     network.add_argument(
         "--rewirings",
-        type=int,
+        type=_count,
         help="random rewirings for the baseline (default: polarization_rewirings, 20)",
     )
     network.set_defaults(func=cmd_network)
@@ -426,6 +446,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("input", type=Path, help="CSV file to score")
     score.add_argument("--text-column", required=True, help="the column holding the text")
     score.add_argument("--out", type=Path, required=True, help="where to write the scored CSV")
+    score.add_argument(
+        "--prefix",
+        default="",
+        help="put this before every output column's name (e.g. cg_ gives cg_constructive, cg_hostile, …), "
+        "when the input already has columns named like them",
+    )
     score.set_defaults(func=cmd_score)
 
     report = sub.add_parser("report", help="the weekly report (HTML, PDF, CSVs) for one ISO week")
@@ -455,7 +481,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--show", action="store_true", help="list the deployments and their schedules; serve nothing"
     )
     serve.set_defaults(func=cmd_serve)
-
+    add_opt_out_parser(sub)
+    add_lifecycle_parsers(sub)
+    add_export_parser(sub)
     # The lab's commands (eval, bench, sample) come as plug-ins: the product never imports the lab.
     for command in entry_points(group="commonground.commands"):
         command.load()(sub)
@@ -474,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args, settings))
     except ValidationError as exc:
         print(f"commonground: {explain_settings_error(exc)}", file=sys.stderr)
+        return 2
+    except SettingsError as exc:
+        print(f"commonground: {explain_settings_source_error(exc, os.environ)}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"commonground: {explain_startup_failure(exc) or exc}", file=sys.stderr)

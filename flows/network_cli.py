@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,8 @@ def analyse_edge_file(path: Path, *, seed: int, n_rewirings: int, hub_share: flo
         edges = edges.assign(kind="repost")
         camps_from = "all edges (the file has no endorsements)"
     camps = detect_camps(edges, seed=seed)
-    pol = polarization(edges, seed=seed, n_rewirings=n_rewirings, hub_share=hub_share)
+    computed = polarization(edges, seed=seed, n_rewirings=n_rewirings, hub_share=hub_share)
+    pol = _without_baseline(computed) if n_rewirings == 0 else dict(computed)
     return {
         "communities": camps.camp,
         "camps": edge_camp_stats(edges, camps.camp, camps.community),
@@ -83,3 +85,15 @@ def analyse_edge_file(path: Path, *, seed: int, n_rewirings: int, hub_share: flo
             "seed": seed,
         },
     }
+
+
+BASELINE_FIELDS = ("baseline_mean", "baseline_std", "z")
+
+
+def _without_baseline(pol: Mapping[str, Any]) -> dict[str, Any]:
+    """With no rewirings there is no baseline: its fields are null (the keys stay), never a 0 that
+    reads as "chance gives 0" and a z-score computed against it."""
+    measures = {
+        name: {**measure, **dict.fromkeys(BASELINE_FIELDS)} for name, measure in pol["measures"].items()
+    }
+    return {**pol, **dict.fromkeys(BASELINE_FIELDS), "excess": None, "measures": measures}

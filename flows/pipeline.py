@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -12,8 +14,11 @@ from typing import Any
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
 
 from flows.analysis import analyse_window
+from flows.distributed import prefetch, scorer
+from flows.export_cli import export_step
 from flows.options import RunOptions
 from flows.sources.base import Source
 from flows.sources.common import Backoff, PlatformSource, TransientSourceError
@@ -21,6 +26,9 @@ from flows.sources.files import FileSource
 from models.text import extract_features
 from models.tone import load_tone_model, score_frame, tone_model_version
 from models.tone_base import ToneModel
+from warehouse.lifecycle import apply_retention
+from warehouse.locks import WarehouseBusy, close_interrupted_runs, run_lock
+from warehouse.privacy import load_key
 from warehouse.records import utcnow
 from warehouse.settings import Settings, SourceName, check_hashtag
 from warehouse.store import UpsertCounts, Warehouse
@@ -34,22 +42,67 @@ def load_settings(options: RunOptions | None = None) -> Settings:
 
 
 def open_warehouse(settings: Settings) -> Warehouse:
-    warehouse = Warehouse(settings.database_path, store_raw=settings.store_raw_payloads)
+    warehouse = Warehouse(
+        settings.database_path,
+        store_raw=settings.store_raw_payloads,
+        lock_wait_seconds=settings.lock_wait_seconds,
+        run_lock_wait_seconds=settings.run_lock_wait_seconds,
+    )
     warehouse.init()
     return warehouse
 
 
+# After the warehouse stayed locked, recording the failure waits only this long more.
+FAILURE_RECORD_WAIT_SECONDS = 5.0
+
+
 @contextmanager
 def recorded_run(warehouse: Warehouse, flow_name: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """A `runs` row around a flow: counts filled in by the flow, status set at the end, errors kept."""
-    run_id = warehouse.start_run(flow_name, params)
-    counts: dict[str, Any] = {"run_id": run_id}
+    """A `runs` row around a flow: counts filled in by the flow, status set at the end, errors kept.
+
+    The run holds the warehouse's run lock, so two runs never write at once (the second waits, then
+    says another run is in progress); the outermost run of a process closes the `running` rows left
+    by killed runs as `interrupted`."""
+    logger = _logger()
+    wait = warehouse.run_lock_wait_seconds
+    with run_lock(warehouse.path, flow=flow_name, wait_seconds=wait, on_wait=logger.warning) as outermost:
+        if outermost and (closed := close_interrupted_runs(warehouse.connect, by_flow=flow_name)):
+            logger.warning(
+                "Closed %d run(s) left 'running' by a process that ended as 'interrupted'.", closed
+            )
+        run_id = warehouse.start_run(flow_name, params)
+        counts: dict[str, Any] = {"run_id": run_id}
+        try:
+            yield counts
+        except BaseException as exc:
+            _record_failure(warehouse, run_id, counts, exc)
+            raise
+        warehouse.finish_run(run_id, status="completed", counts=counts)
+
+
+def _record_failure(warehouse: Warehouse, run_id: str, counts: dict[str, Any], exc: BaseException) -> None:
+    """Mark the run failed; when the warehouse itself stays locked, say so rather than fail again."""
+    if isinstance(exc, WarehouseBusy):
+        # It already waited its full time for the file: a short wait more, not a second full one.
+        warehouse = copy.copy(warehouse)
+        warehouse.lock_wait_seconds = FAILURE_RECORD_WAIT_SECONDS
+    message = f"{type(exc).__name__}: {exc}"
     try:
-        yield counts
-    except BaseException as exc:
-        warehouse.finish_run(run_id, status="failed", counts=counts, message=f"{type(exc).__name__}: {exc}")
-        raise
-    warehouse.finish_run(run_id, status="completed", counts=counts)
+        warehouse.finish_run(run_id, status="failed", counts=counts, message=message)
+    except WarehouseBusy:
+        _logger().warning(
+            "Run %s failed and the warehouse is still locked, so it stays 'running' for now; the next run "
+            "closes it as 'interrupted'.",
+            run_id,
+        )
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The flow run's logger inside a flow, a plain one outside (tests, scripts)."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("commonground")
 
 
 # --- ingest ----------------------------------------------------------------------------------------
@@ -116,10 +169,14 @@ def make_source(name: str, settings: Settings, *, read_budget: int | None = None
     raise ValueError(f"Unknown source {name!r}: choose mastodon, x, bluesky or file.")
 
 
-def ingest_query(warehouse: Warehouse, source: Source, query: str, run_id: str) -> UpsertCounts:
+def ingest_query(
+    warehouse: Warehouse, source: Source, query: str, run_id: str, total: UpsertCounts | None = None
+) -> UpsertCounts:
     """Fetch every page of one query after its cursor and upsert it; the cursor moves when a source
-    says a page completes what is new, and platform reads are recorded page by page for budgets."""
-    total = UpsertCounts()
+    says a page completes what is new, and platform reads are recorded page by page for budgets.
+
+    `total` is added to page by page, so a caller still knows what was written when a page fails."""
+    total = UpsertCounts() if total is None else total
     since = warehouse.get_cursor(source.name, query)
     for page in source.fetch(query, since=since):
         counts = warehouse.upsert_batch(page.batch, run_id=run_id, query=query)
@@ -149,13 +206,29 @@ def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 @task(name="ingest-query", cache_policy=NO_CACHE, retry_condition_fn=retry_on_transient)
 def ingest_query_task(
-    settings: Settings, source_name: str, query: str, run_id: str, read_budget: int | None = None
+    settings: Settings,
+    source_name: str,
+    query: str,
+    run_id: str,
+    read_budget: int | None = None,
+    prefetched: Source | None = None,
 ) -> dict[str, Any]:
     warehouse = open_warehouse(settings)
-    source = make_source(source_name, settings, read_budget=read_budget)
-    counts = ingest_query(warehouse, source, query, run_id)
+    # With Dask, a worker fetched and normalised the query already: its pages are written here.
+    source = prefetched or make_source(source_name, settings, read_budget=read_budget)
+    counts = UpsertCounts()
+    try:
+        ingest_query(warehouse, source, query, run_id, counts)
+    except Exception as exc:
+        # The pages before the failure are stored: the flow records them in the run's counts.
+        setattr(exc, PARTIAL_COUNTS, asdict(counts))
+        raise
     notices = source.notices if isinstance(source, PlatformSource) else []
     return {**asdict(counts), "notices": notices}
+
+
+# The attribute of an ingest task's exception that holds what the task wrote before it failed.
+PARTIAL_COUNTS = "commonground_partial_counts"
 
 
 @flow(name="ingest", log_prints=True)
@@ -176,6 +249,7 @@ def ingest(
     with recorded_run(warehouse, "ingest", {"source": source, "queries": queries}) as counts:
         total = UpsertCounts()
         notices: list[str] = []
+        prefetched = prefetch(settings, warehouse, source, queries, make_source)
         for query in queries:
             budget = x_read_budget(warehouse, settings, counts["run_id"]) if source == "x" else None
             task_for_query = ingest_query_task.with_options(
@@ -183,7 +257,15 @@ def ingest(
                 retries=settings.ingest_task_retries,
                 retry_delay_seconds=settings.ingest_task_retry_delays,
             )
-            result = task_for_query(settings, source, query, counts["run_id"], budget)
+            try:
+                result = task_for_query(
+                    settings, source, query, counts["run_id"], budget, prefetched.get(query)
+                )
+            except Exception as exc:
+                # What was read, written and quarantined before the failure stays in the run's counts.
+                total.add(UpsertCounts(**getattr(exc, PARTIAL_COUNTS, {})))
+                counts.update({**asdict(total), "failed_query": query, "notices": notices})
+                raise
             notices += result.pop("notices")
             total.add(UpsertCounts(**result))
             logger.info("%s %s: %s", source, query, result)
@@ -210,7 +292,7 @@ def feature_frame(posts: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for post_id, text, lang, tags in posts[["post_id", "text", "lang", "hashtags"]].itertuples(index=False):
         f = feats[text]
-        payload_tags = [t.lower() for t in (tags if tags is not None else [])]
+        payload_tags = [t.lower() for t in (tags if pd.api.types.is_list_like(tags) else [])]  # NULL: none
         rows.append(
             {
                 "post_id": post_id,
@@ -249,13 +331,51 @@ def features_task(settings: Settings) -> int:
     return warehouse.write_features(feature_frame(posts)) if len(posts) else 0
 
 
-@task(name="score-tone", cache_policy=NO_CACHE)
-def tone_task(settings: Settings) -> dict[str, Any]:
-    warehouse = open_warehouse(settings)
-    model = cached_tone_model(settings.tone_model, settings.tone_batch_size, settings.tone_max_length)
-    posts = warehouse.posts_without_score(model.version)
-    scored = warehouse.write_tone_scores(tone_frame(model, posts)) if len(posts) else 0
+# Distinct texts scored between two commits of `tone_task`: a kill loses at most this much work
+# (about 10 s of scoring on 2 cores), and a commit of this size costs well under a second.
+TONE_COMMIT_TEXTS = 2_000
+
+
+def text_groups(posts: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
+    """The posts in groups of about `size` distinct texts, in order of first appearance; all posts that
+    share a text are in the same group, so each distinct text is scored once."""
+    codes, _ = pd.factorize(posts["text"], use_na_sentinel=False)
+    group = codes // max(1, size)
+    for k in range(int(group.max()) + 1 if len(group) else 0):
+        yield posts[group == k]
+
+
+def score_new_posts(
+    warehouse: Warehouse,
+    model_version: str,
+    load_model: Callable[[], ToneModel],
+    commit_every: int = TONE_COMMIT_TEXTS,
+) -> dict[str, Any]:
+    """Score the posts that have no score from `model_version`, committing every `commit_every` distinct
+    texts: a run that is killed keeps what it scored, and the next one goes on from there.
+
+    `load_model` is called only when there is something to score (loading the encoder takes seconds)."""
+    posts = warehouse.posts_without_score(model_version)
+    if posts.empty:
+        return {"scored": 0, "unique_texts": 0, "model_version": model_version}
+    model = load_model()
+    if model.version != model_version:  # a model that names itself differently: ask again for its version
+        posts = warehouse.posts_without_score(model.version)
+    scored = sum(
+        warehouse.write_tone_scores(tone_frame(model, group)) for group in text_groups(posts, commit_every)
+    )
     return {"scored": scored, "unique_texts": int(posts["text"].nunique()), "model_version": model.version}
+
+
+@task(name="score-tone", cache_policy=NO_CACHE)
+def tone_task(settings: Settings, commit_every: int = TONE_COMMIT_TEXTS) -> dict[str, Any]:
+    def load() -> ToneModel:
+        return cached_tone_model(settings.tone_model, settings.tone_batch_size, settings.tone_max_length)
+
+    version = tone_model_version(settings.tone_model)  # read from the weights' digest, no network loaded
+    with scorer(settings, load) as chosen:  # with COMMONGROUND_TASK_RUNNER=dask, on the Dask workers
+        counts = score_new_posts(open_warehouse(settings), version, chosen.load, commit_every)
+    return {**counts, **chosen.counts()}
 
 
 @flow(name="enrich", log_prints=True)
@@ -323,8 +443,12 @@ def publish(options: RunOptions | None = None, parent_run_id: str | None = None)
     with recorded_run(warehouse, "publish", {"snapshot": str(settings.snapshot_path)}) as counts:
         # Publishing is the last step: in the snapshot, this run and its parent pipeline are done.
         finishing = [counts["run_id"], *([parent_run_id] if parent_run_id else [])]
+        pseudo = settings.pseudonymize_handles
         path = warehouse.publish(
-            settings.snapshot_path, pseudonymize=settings.pseudonymize_handles, finishing_runs=finishing
+            settings.snapshot_path,
+            pseudonymize=pseudo,
+            key=load_key(settings) if pseudo else None,
+            finishing_runs=finishing,
         )
         counts["snapshot"] = str(path)
     return str(path)
@@ -338,9 +462,13 @@ def pipeline(options: RunOptions | None = None) -> dict[str, Any]:
     warehouse = open_warehouse(settings)
     with recorded_run(warehouse, "pipeline", {"sources": settings.sources}) as counts:
         counts["ingest"] = {name: ingest(options, source=name) for name in settings.sources}
+        if settings.retention_days:  # before enrich: nothing about to be deleted is scored or analysed
+            counts["retention"] = apply_retention(warehouse, settings.retention_days).as_counts()
         counts["enrich"] = enrich(options)
         counts["analyze"] = analyze(options)
         counts["snapshot"] = publish(options, parent_run_id=counts["run_id"])
+        if settings.export_parquet:  # new and changed Parquet partitions, for engines beyond DuckDB
+            counts["parquet"] = export_step(settings)
     return counts
 
 

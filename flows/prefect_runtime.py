@@ -8,14 +8,31 @@ command of a new user timed out. Here the database is migrated in this process f
 version and database; a marker file remembers it), and the start-up limit is raised to a bounded
 `STARTUP_TIMEOUT_SECONDS` unless the user set it. If the server still does not answer, the user gets one
 line that says what to do.
+
+The fixed cost of a one-shot command, and why it stays (measured 2026-11-29, 2 cores at load 7-13, so
+every number is 2-4x a quiet machine's): a one-line `ingest` took 34-38 s wall, 21-23 s CPU. Of that,
+importing `flows.pipeline` is 4.4 s (Prefect 2.1 s, pandas 0.8 s, the network models 0.6 s), the
+temporary server 9-10 s to answer (its subprocess imports Prefect's server; skipping its migration check
+and block registration, `PREFECT_API_DATABASE_MIGRATE_ON_START`/`_BLOCKS_REGISTER_ON_START=false`,
+saved nothing measurable), the rest the flow run's API calls. Prefect 3.9 has no API-less mode: with no
+API URL and `PREFECT_SERVER_EPHEMERAL_ENABLED=false` a task call fails ("No Prefect API URL provided"),
+and `flow.fn` runs the body but its tasks still need a server. Starting the server in a thread while
+the command imports its flows was tried and gave no measurable gain on the busy machine (reverted).
+So one temporary server per command (Prefect reuses it for every flow and subflow of that command, so
+`demo` starts one, not five), `PREFECT_API_URL` for anyone who runs many commands (`prefect server
+start` once, then each command skips the start-up), and the work itself skipped when there is none: a
+rerun of `enrich` with no new posts loads neither spaCy nor the tone model.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from warehouse.settings import Settings
@@ -39,7 +56,20 @@ def prepare_environment(settings: Settings) -> None:
     if os.environ.get("PREFECT_API_URL") == "":
         # An empty URL is not "no server": Prefect would try to reach it. Unset means temporary.
         del os.environ["PREFECT_API_URL"]
-    Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+    _make_folder(settings.data_dir, "--data-dir (COMMONGROUND_DATA_DIR)")
+    _make_folder(Path(os.environ["PREFECT_HOME"]).expanduser(), "PREFECT_HOME")
+
+
+def _make_folder(path: Path, name: str) -> None:
+    """Create a missing folder; one that cannot be (a file in the way, no permission) is a ValueError
+    naming the setting, not an OSError traceback from deep inside Prefect."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(
+            f"{name}={str(path)!r} cannot be used as a folder ({exc.strerror}): "
+            "point it at a folder you can write, or where one can be created."
+        ) from None
 
 
 def _database_key() -> tuple[Path, str] | None:
@@ -69,6 +99,22 @@ def prepare_prefect_database() -> float | None:
     marker, key = target
     if marker.is_file() and marker.read_text() == key:
         return None
+    # Two commands started together on a fresh home would both migrate it, and one fails halfway
+    # ("duplicate column name"): the second waits for the first, then finds the marker written.
+    with _only_one_at_a_time(marker.with_name(MARKER + ".lock")):
+        if marker.is_file() and marker.read_text() == key:
+            return None
+        return _create_database(marker, key)
+
+
+@contextmanager
+def _only_one_at_a_time(lock_file: Path) -> Iterator[None]:
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or its process ends
+        yield
+
+
+def _create_database(marker: Path, key: str) -> float:
     print(
         f"Preparing Prefect's local database in {marker.parent} (first run only; about 10-30 s)…",
         file=sys.stderr,

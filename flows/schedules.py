@@ -37,9 +37,14 @@ QUIET_LOGGERS = ("prefect.FlowRunCancellingObserver", "prefect.FlowRunSuspending
 def analyze_and_publish(options: RunOptions | None = None) -> dict[str, Any]:
     """Score the posts the ingests collected (text features and tone), map the camps and constructive
     voices of the latest window, and publish the dashboard's snapshot."""
-    from flows.pipeline import analyze, enrich, publish
+    from flows.pipeline import analyze, enrich, load_settings, open_warehouse, publish
+    from warehouse.lifecycle import apply_retention
 
-    counts: dict[str, Any] = {"enrich": enrich(options), "analyze": analyze(options)}
+    counts: dict[str, Any] = {}
+    settings = load_settings(options)
+    if settings.retention_days:  # as in `pipeline`: nothing about to be deleted is scored or analysed
+        counts["retention"] = apply_retention(open_warehouse(settings), settings.retention_days).as_counts()
+    counts.update(enrich=enrich(options), analyze=analyze(options))
     counts["snapshot"] = publish(options)
     return counts
 

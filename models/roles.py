@@ -173,12 +173,21 @@ def stakeholder_role(bio: str | None) -> tuple[str | None, str]:
     return stakeholder_roles([bio])[0]
 
 
+# Bios already read, so the windows of one analysis run (and the runs of a long-lived `serve`) parse
+# each distinct bio once; cleared when it would grow past this many.
+ROLE_CACHE_SIZE = 200_000
+_read: dict[str, tuple[str | None, str]] = {}
+
+
 def stakeholder_roles(bios: Iterable[str | None]) -> list[tuple[str | None, str]]:
-    """`stakeholder_role` for many bios at once."""
-    nlp = role_pipeline()
-    out: list[tuple[str | None, str]] = []
-    for doc in nlp.pipe((b or "")[:500] for b in bios):
+    """`stakeholder_role` for many bios at once; each distinct bio is parsed once."""
+    keys = [(b or "")[:500] for b in bios]
+    distinct = list(dict.fromkeys(keys))
+    if len(_read) + len(distinct) > ROLE_CACHE_SIZE:
+        _read.clear()
+    new = [k for k in distinct if k not in _read]
+    for bio, doc in zip(new, role_pipeline().pipe(new), strict=True):
         # The EntityRuler keeps the longest of overlapping matches; the earliest remaining one wins.
         first = min(doc.ents, key=lambda e: (e.start, -len(e)), default=None)
-        out.append((first.label_, first.text) if first is not None else (None, ""))
-    return out
+        _read[bio] = (first.label_, first.text) if first is not None else (None, "")
+    return [_read[k] for k in keys]

@@ -73,33 +73,44 @@ def guess_language(words: Sequence[str], stop_words: frozenset[str] | set[str]) 
 def extract_features(
     texts: Sequence[str], declared_langs: Sequence[str | None] | None = None, *, batch_size: int = 256
 ) -> list[TextFeatures]:
-    """Features for each text, in input order. Empty texts yield empty features."""
+    """Features for each text, in input order. Empty texts yield empty features.
+
+    spaCy (nearly all of the time) reads each distinct text once with its URLs, mentions and hashtags
+    blanked, so texts that differ only in those (replies to different people) are parsed once."""
     nlp = load_nlp()
     stop_words = nlp.Defaults.stop_words
     langs = list(declared_langs) if declared_langs is not None else [None] * len(texts)
     cleaned = [
         HASHTAG_RE.sub(" ", MENTION_RE.sub(" ", URL_RE.sub(" ", (t or "")[:MAX_CHARS]))) for t in texts
     ]
+    distinct = list(dict.fromkeys(cleaned))
+    parsed = dict(zip(distinct, map(_parsed, nlp.pipe(distinct, batch_size=batch_size)), strict=True))
     out: list[TextFeatures] = []
-    for text, declared, doc in zip(texts, langs, nlp.pipe(cleaned, batch_size=batch_size), strict=True):
+    for text, declared, clean in zip(texts, langs, cleaned, strict=True):
         hashtags, mentions, urls = surface_features(text or "")
-        words = [t.text for t in doc if not t.is_space and not t.is_punct]
+        words, key_terms, entities = parsed[clean]
         lang = declared or guess_language(words, stop_words)
-        key_terms = _unique(
-            LEMMA_FIXES.get(t.lemma_.lower(), t.lemma_.lower())
-            for t in doc
-            if t.pos_ in KEY_POS and t.is_alpha and not t.is_stop and len(t.text) > 2
-        )
-        entities = [(e.text, e.label_) for e in doc.ents if e.text.strip()]
         out.append(
             TextFeatures(
                 hashtags=hashtags,
                 mentions=mentions,
                 urls=urls,
-                entities=entities,
-                key_terms=key_terms if lang in ("en", "und") else [],
+                entities=list(entities),
+                key_terms=list(key_terms) if lang in ("en", "und") else [],
                 lang=lang,
                 n_words=len(words) + len(hashtags) + len(mentions),
             )
         )
     return out
+
+
+def _parsed(doc: Any) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    """What the features need of a spaCy doc: its words, key terms (lemmas) and named entities."""
+    words = [t.text for t in doc if not t.is_space and not t.is_punct]
+    key_terms = _unique(
+        LEMMA_FIXES.get(t.lemma_.lower(), t.lemma_.lower())
+        for t in doc
+        if t.pos_ in KEY_POS and t.is_alpha and not t.is_stop and len(t.text) > 2
+    )
+    entities = [(e.text, e.label_) for e in doc.ents if e.text.strip()]
+    return words, key_terms, entities

@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "flows": {"models", "warehouse"},
     "models": set(),
     "warehouse": set(),
-    "lab": {"flows", "models", "warehouse"},
+    "lab": {"flows", "models", "warehouse", "dashboard"},  # dashboard: the bench times its queries
 }
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80

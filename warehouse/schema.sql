@@ -83,6 +83,14 @@ CREATE TABLE IF NOT EXISTS cursors (
     PRIMARY KEY (source, query)
 );
 
+-- People who asked to be left out (`commonground opt-out`): never ranked, shown, exported or reported;
+-- their posts stay out of every snapshot. Never published itself: the list names them.
+CREATE TABLE IF NOT EXISTS opt_outs (
+    account_id  VARCHAR PRIMARY KEY,          -- platform:native id, as in accounts
+    added_at    TIMESTAMP NOT NULL,
+    note        VARCHAR                       -- why, or who asked (optional)
+);
+
 -- What enrich derives ------------------------------------------------------------------------------
 
 CREATE TABLE IF NOT EXISTS post_features (
@@ -220,7 +228,7 @@ CREATE TABLE IF NOT EXISTS runs (
     flow         VARCHAR NOT NULL,
     started_at   TIMESTAMP NOT NULL,
     finished_at  TIMESTAMP,
-    status       VARCHAR NOT NULL,            -- running | completed | failed
+    status       VARCHAR NOT NULL,            -- running | completed | failed | interrupted
     params       JSON,
     counts       JSON,
     message      VARCHAR
@@ -233,6 +241,15 @@ CREATE TABLE IF NOT EXISTS source_reads (
     query        VARCHAR NOT NULL,
     posts_read   BIGINT NOT NULL,
     recorded_at  TIMESTAMP NOT NULL
+);
+
+-- Posts deleted because their author removed them from the platform (`commonground compliance`): an
+-- ingest skips them, so a re-import never brings one back. The hash names the post without its text.
+CREATE TABLE IF NOT EXISTS deletions (
+    post_hash   VARCHAR PRIMARY KEY,          -- sha256 of the post_id (warehouse/deletions.py)
+    source      VARCHAR NOT NULL,
+    reason      VARCHAR NOT NULL,             -- e.g. 'mastodon: 404 Record not found', 'x: deleted'
+    deleted_at  TIMESTAMP NOT NULL
 );
 
 -- The weekly reports written (flows/report): one row per ISO week; a rebuilt week replaces its row.

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_origin
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from warehouse.cron import check_cron, check_timezone
+from warehouse.locks import DEFAULT_LOCK_WAIT_SECONDS, DEFAULT_RUN_LOCK_WAIT_SECONDS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
@@ -68,6 +70,25 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT.parent / "shared" / "datasets",
         description="Labeled public data for training and evaluating models.",
     )
+
+    # --- waiting for the warehouse (warehouse/locks.py)
+    lock_wait_seconds: float = Field(
+        default=DEFAULT_LOCK_WAIT_SECONDS,
+        ge=0,
+        description="How long to wait, with backoff, while another process has the DuckDB file open.",
+    )
+    run_lock_wait_seconds: float = Field(
+        default=DEFAULT_RUN_LOCK_WAIT_SECONDS,
+        ge=0,
+        description="How long a run waits for another run on the same warehouse to finish (one at a time).",
+    )
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _named_data_dir(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("COMMONGROUND_DATA_DIR is empty: name a folder, or unset it for data/")
+        return value
 
     # --- what to collect
     hashtags: Annotated[list[str], NoDecode] = Field(
@@ -198,6 +219,31 @@ class Settings(BaseSettings):
         description="Longer windows analysed next to window_days (each its own analysis; the main one is newest).",
     )
 
+    # --- beyond one machine: Dask workers (flows/runners.py) and Parquet exports (warehouse/parquet.py)
+    task_runner: Literal["default", "dask"] = Field(
+        default="default",
+        description="'dask': tone scoring and ingest fetching run on Dask workers (prefect-dask); the "
+        "flow's process still does every warehouse write.",
+    )
+    dask_address: str | None = Field(
+        default=None,
+        description="Scheduler of a running Dask cluster (tcp://host:8786); none starts a local cluster.",
+    )
+    dask_workers: int = Field(default=2, ge=1, description="Worker processes of a local Dask cluster.")
+    dask_chunk_texts: int = Field(
+        default=2_000, ge=1, description="Distinct texts per scoring task sent to a Dask worker."
+    )
+    parquet_dir: Path | None = Field(
+        default=None, description="Where `commonground export-parquet` writes (default data_dir/parquet)."
+    )
+    export_parquet: bool = Field(
+        default=False, description="Export new Parquet partitions at the end of every pipeline run."
+    )
+
+    @property
+    def parquet_path(self) -> Path:
+        return self.parquet_dir or self.data_dir / "parquet"
+
     # --- the Perspective-compatible service (`commonground api`)
     api_host: str = Field(default="127.0.0.1", description="Address `commonground api` listens on.")
     api_port: int = Field(default=8080, ge=1, le=65535)
@@ -272,11 +318,57 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"COMMONGROUND_SCHEDULE_TIMEZONE: {exc}") from None
 
+    # --- retention and deletion compliance (`commonground retention`, `compliance`, warehouse/lifecycle.py)
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Delete posts older than this many days (by created_at), with everything derived from "
+        "them, at every pipeline run and on `commonground retention`; unset: keep everything.",
+    )
+    compliance_max_checks: int = Field(
+        default=500,
+        ge=1,
+        description="Stored posts (newest first) `commonground compliance` re-checks per source and run.",
+    )
+    x_compliance_poll_seconds: float = Field(
+        default=30, gt=0, description="How often an X compliance job's status is asked for."
+    )
+    x_compliance_max_wait_seconds: float = Field(
+        default=3600, ge=0, description="How long to wait for an X compliance job before giving its id."
+    )
+
     # --- privacy
     pseudonymize_handles: bool = Field(
         default=False, description="Show stable pseudonyms instead of handles in dashboard and reports."
     )
     store_raw_payloads: bool = Field(default=True, description="Keep raw API payloads for lineage.")
+    pseudonymize_exports: bool = Field(
+        default=True,
+        description="Pseudonyms instead of handles, ids, links and mentions in every exported file: the "
+        "weekly report's HTML, PDF, CSVs and Parquet and the dashboard's downloads.",
+    )
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="The secret behind every pseudonym (64 hex digits, or any text of 32+ characters); "
+        "unset: read from pseudonym_key_file, which is generated on first use.",
+    )
+    pseudonym_key_file: Path | None = Field(
+        default=None,
+        description="Where the pseudonym key is kept, outside the database (default "
+        "data_dir/secrets/pseudonym.key, mode 0600). Losing it changes every pseudonym.",
+    )
+
+    @field_validator("pseudonym_key")
+    @classmethod
+    def _long_enough_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # The message names the variable, so explain_settings_error never prints the secret itself.
+        if value is not None and len(value.get_secret_value().strip()) < 32:
+            raise ValueError(
+                "COMMONGROUND_PSEUDONYM_KEY: too short; use 64 hex digits "
+                '(python -c "import secrets; print(secrets.token_hex(32))") or 32+ characters of text'
+            )
+        return value
+
     dashboard_allowed_emails: list[str] = Field(
         default_factory=list,
         description="When set, the dashboard asks people to sign in (st.login, configured in "
@@ -296,6 +388,10 @@ class Settings(BaseSettings):
         return self.outreach_database or self.data_dir / "outreach.duckdb"
 
     @property
+    def pseudonym_key_path(self) -> Path:
+        return self.pseudonym_key_file or self.data_dir / "secrets" / "pseudonym.key"
+
+    @property
     def prefect_home(self) -> Path:
         return self.data_dir / "prefect"
 
@@ -305,10 +401,31 @@ def explain_settings_error(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
         field = ".".join(str(part) for part in error["loc"]) or "settings"
-        value = error.get("input")
+        value = "(hidden)" if _is_secret(str(error["loc"][0]) if error["loc"] else "") else error.get("input")
         message = str(error["msg"]).removeprefix("Value error, ")
         if message.startswith(f"COMMONGROUND_{field.upper()}"):
             lines.append(message)
         else:
             lines.append(f"COMMONGROUND_{field.upper()}={value!r}: {message}")
     return "\n".join(lines)
+
+
+def explain_settings_source_error(exc: SettingsError, environ: Mapping[str, str]) -> str:
+    """One line for a setting that is not valid JSON where JSON is expected (a list or a mapping):
+    pydantic-settings says only 'error parsing value for field "sources" from source ...'."""
+    found = re.search(r'field "(\w+)"', str(exc))
+    if found is None or found.group(1) not in Settings.model_fields:
+        return str(exc)
+    field = found.group(1)
+    variable = f"COMMONGROUND_{field.upper()}"
+    value = environ.get(variable)
+    shown = "(hidden)" if _is_secret(field) else ("(in .env)" if value is None else repr(value))
+    kind = get_origin(Settings.model_fields[field].annotation)
+    example = '{"name": "value"}' if kind is dict else '["first", "second"]'
+    return f"{variable}={shown}: this setting takes JSON, e.g. {variable}='{example}'"
+
+
+def _is_secret(field: str) -> bool:
+    """Tokens, passwords and keys: an error message never shows their values."""
+    info = Settings.model_fields.get(field)
+    return info is not None and "SecretStr" in str(info.annotation)

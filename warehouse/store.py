@@ -18,6 +18,10 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from warehouse import snapshot_privacy
+from warehouse.deletions import skip_deleted
+from warehouse.locks import DEFAULT_LOCK_WAIT_SECONDS, DEFAULT_RUN_LOCK_WAIT_SECONDS, connect_waiting
+from warehouse.privacy import Pseudonyms
 from warehouse.records import Account, Batch, Quarantined, utcnow
 from warehouse.shapes import JSON_COLUMNS, RUN_COUNTS, RUN_PARAMS
 from warehouse.versions import CONTENT, Plan, plan_posts
@@ -59,12 +63,13 @@ def schema_statements() -> dict[str, str]:
 DASHBOARD_TABLES = ("outreach", "outreach_history", "camp_names", "tone_feedback", "api_scores")
 # What the snapshot carries: every warehouse table but the older versions of edited posts, in
 # schema.sql's order (the read budgets go along: the dashboard shows X reads against them).
-TABLES = tuple(t for t in schema_statements() if t not in (*DASHBOARD_TABLES, "post_versions"))
+TABLES = tuple(t for t in schema_statements() if t not in (*DASHBOARD_TABLES, "post_versions", "opt_outs"))
 
 
 @dataclass
 class UpsertCounts:
-    """What one batch did to the warehouse; read = posts_stored + duplicates + conflicts + quarantined.
+    """What one batch did to the warehouse; read = posts_stored + duplicates + conflicts + quarantined
+    + deleted.
 
     `posts_stored` counts new posts and new versions of known ones; `edits` says how many of them were
     versions (warehouse/versions.py). `accounts` and `interactions` count rows new to the warehouse."""
@@ -77,6 +82,7 @@ class UpsertCounts:
     interactions: int = 0
     edits: int = 0
     conflicts: int = 0
+    deleted: int = 0  # posts left out because their author deleted them (warehouse/deletions.py)
 
     def add(self, other: UpsertCounts) -> None:
         for key, value in asdict(other).items():
@@ -94,18 +100,29 @@ def _last_per_key(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 class Warehouse:
     """One DuckDB file. Connections are short-lived so that only one writer holds the file at a time."""
 
-    def __init__(self, path: Path, *, store_raw: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        store_raw: bool = True,
+        lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
+        run_lock_wait_seconds: float = DEFAULT_RUN_LOCK_WAIT_SECONDS,
+    ) -> None:
         self.path = Path(path)
         self.store_raw = store_raw
+        self.lock_wait_seconds = lock_wait_seconds
+        self.run_lock_wait_seconds = run_lock_wait_seconds
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection once no other process holds the file: waits up to `lock_wait_seconds`, then
+        WarehouseBusy says which file and what to do."""
         if read_only and not self.path.exists():
             raise FileNotFoundError(
                 f"No warehouse at {self.path}. Run `commonground run` (or `commonground demo`) first."
             )
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.path), read_only=read_only)
+        con = connect_waiting(self.path, read_only=read_only, wait_seconds=self.lock_wait_seconds)
         try:
             yield con
         finally:
@@ -125,11 +142,13 @@ class Warehouse:
         """Write one normalised batch idempotently and say what it did; a post read again is a
         duplicate, an edit or a conflict (warehouse/versions.py)."""
         counts = UpsertCounts(read=batch.read, quarantined=len(batch.quarantined))
-        # Resolved with their payloads, which a conflict keeps even when raw payloads are not stored.
-        rows = [_record_row(p, True) for p in batch.posts]
-        lines = batch.post_lines()
         with self.connect() as con:
             con.execute("BEGIN")
+            # A post its author deleted (`commonground compliance`) is never stored again.
+            batch, counts.deleted = skip_deleted(con, batch)
+            # Resolved with their payloads, which a conflict keeps even when raw payloads are not stored.
+            rows = [_record_row(p, True) for p in batch.posts]
+            lines = batch.post_lines()
             stored = _stored_posts(con, {r["post_id"] for r in rows})
             plan = plan_posts(rows, stored, lines, run_id)
             self._write_posts(con, plan, replaced=sorted(plan.changed & stored.keys()))
@@ -365,13 +384,21 @@ class Warehouse:
             return con.execute(sql, list(params)).df()
 
     def publish(
-        self, snapshot: Path, *, pseudonymize: bool = False, finishing_runs: Sequence[str] = ()
+        self,
+        snapshot: Path,
+        *,
+        pseudonymize: bool = False,
+        key: bytes | None = None,
+        finishing_runs: Sequence[str] = (),
     ) -> Path:
         """Write a consistent read-only copy for readers, then swap it in atomically.
 
-        Raw payloads stay behind; with `pseudonymize`, handles and names become stable pseudonyms and
-        bios (which often name people) are dropped.
+        Raw payloads and the opt-out list stay behind, and so does everything of the accounts on it
+        (warehouse/snapshot_privacy.py). With `pseudonymize`, every identifier that names a person
+        becomes its keyed pseudonym (`key`: warehouse.privacy.load_key) and bios and links are dropped.
         """
+        if pseudonymize and key is None:
+            raise ValueError("publish(pseudonymize=True) needs the pseudonym key: warehouse.privacy.load_key")
         snapshot = Path(snapshot)
         snapshot.parent.mkdir(parents=True, exist_ok=True)
         tmp = snapshot.with_name(snapshot.name + ".tmp")
@@ -382,17 +409,9 @@ class Warehouse:
             for table in TABLES:
                 exclude = f" EXCLUDE ({RAW_COLUMNS[table]})" if table in RAW_COLUMNS else ""
                 con.execute(f"CREATE TABLE snap.{table} AS SELECT *{exclude} FROM main.{table}")
-            if pseudonymize:
-                con.execute(
-                    """UPDATE snap.accounts SET
-                         handle = 'member-' || substr(sha256(account_id), 1, 8),
-                         display_name = 'member-' || substr(sha256(account_id), 1, 8),
-                         bio = NULL, url = NULL"""
-                )
-                # Mentions inside post text name people too.
-                con.execute(
-                    r"UPDATE snap.posts SET text = regexp_replace(text, '@[A-Za-z0-9_.@-]+', '@user', 'g'), url = NULL"
-                )
+            snapshot_privacy.drop_opted_out(con)
+            if pseudonymize and key is not None:
+                snapshot_privacy.pseudonymise(con, Pseudonyms(key))
             if finishing_runs:
                 # The runs that are publishing this snapshot end with it; readers see them done.
                 con.execute(

@@ -210,21 +210,27 @@ def _shortlist_table(voices: pd.DataFrame) -> None:
                 ),
             },
         )
+        names = shortlist.export_names()
         csv_col, excel_col, _ = st.columns([1, 1, 2])
         csv_col.download_button(
             "Download CSV",
-            shortlist.to_csv(listed),
+            shortlist.to_csv(listed, names),
             file_name=shortlist.file_name("csv"),
             mime="text/csv",
             key="shortlist_csv",
         )
         excel_col.download_button(
             "Download Excel",
-            shortlist.to_excel(listed),
+            shortlist.to_excel(listed, names),
             file_name=shortlist.file_name("xlsx"),
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key="shortlist_xlsx",
         )
+        if names is not None:
+            st.caption(
+                "Downloads show pseudonyms (member-…), not handles: set COMMONGROUND_PSEUDONYMIZE_EXPORTS=false "
+                "to export real handles."
+            )
     _history()
     st.caption(f"Stored in the dashboard's own database ({outreach}), never in the snapshot.")
 
@@ -236,7 +242,7 @@ def _history() -> None:
     with st.expander(f"History of changes ({len(changes)})"):
         names = q.account_handles(snapshot, tuple(sorted(set(changes["account_id"]))))
         changes = changes.merge(names[["account_id", "handle"]], on="account_id", how="left")
-        changes["handle"] = changes["handle"].fillna(changes["account_id"])
+        changes["handle"] = changes["handle"].fillna(shortlist.GONE)
         st.dataframe(
             changes[["changed_at", "handle", "action", "status", "note"]],
             hide_index=True,
@@ -278,6 +284,7 @@ ranks = dict(zip(voices["account_id"], voices["rank"], strict=True))
 extra = [str(a) for a in entries if a not in set(shown["account_id"])]
 extra_names = q.account_handles(snapshot, tuple(sorted(extra))) if extra else pd.DataFrame()
 handles |= dict(zip(extra_names.get("account_id", []), extra_names.get("handle", []), strict=True))
+extra = [a for a in extra if a in handles]  # shortlisted people the snapshot no longer holds: opted out
 choices = [*shown["account_id"], *extra]
 if not choices:
     st.info("Nobody to look at yet.")

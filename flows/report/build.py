@@ -19,18 +19,16 @@ from flows.report.content import (
     choose_analysis,
     hashtag_table,
     headline,
-    pseudonymise_posts,
-    pseudonymise_voices,
     segregation,
     tone_per_day,
     top_posts,
     voice_changes,
     week_over_week,
 )
+from flows.report.privacy import ReportPrivacy
 from flows.report.week import IsoWeek
 from models.profiles import PROFILE_COLUMNS
 from warehouse import weekly
-from warehouse.privacy import pseudonym, without_mentions
 from warehouse.settings import Settings
 from warehouse.store import Warehouse
 
@@ -81,16 +79,17 @@ class ReportInputs:
 
 
 def gather(inputs: ReportInputs, week: IsoWeek) -> WeeklyReport:
-    """Everything the report of `week` shows, read from the warehouse and pseudonymised when set."""
-    wh, pseudo = inputs.warehouse, inputs.settings.pseudonymize_handles
-    posts = weekly.week_posts(wh, week.start, week.end, inputs.model_version)
-    before = weekly.week_posts(wh, week.previous().start, week.previous().end, inputs.model_version)
-    if pseudo:
-        posts = pseudonymise_posts(posts)
+    """Everything the report of `week` shows, read from the warehouse, without the accounts on the
+    opt-out list, and pseudonymised unless `pseudonymize_exports` is off."""
+    wh = inputs.warehouse
+    privacy = ReportPrivacy.of(wh, inputs.settings)
+    posts = privacy.posts(weekly.week_posts(wh, week.start, week.end, inputs.model_version))
+    previous = week.previous()
+    before = privacy.posts(weekly.week_posts(wh, previous.start, previous.end, inputs.model_version))
     now_head, before_head = headline(posts), headline(before)
     enough = now_head.posts >= MIN_POSTS
     analysis = choose_analysis(weekly.analyses_overlapping(wh, week.start, week.end), week.start, week.end)
-    camps, voices, seg = _analysis_sections(inputs, week, analysis, pseudo)
+    camps, voices, seg = _analysis_sections(inputs, week, analysis, privacy)
     scored = posts[posts["tone"].notna()]
     tables = {
         "voices": voices["table"],
@@ -110,9 +109,9 @@ def gather(inputs: ReportInputs, week: IsoWeek) -> WeeklyReport:
         "voices": voices,
         "top_posts": tables["top_posts"].head(5).to_dict("records"),
         "hashtags": tables["hashtags"].head(12).to_dict("records"),
-        "shortlist": _shortlist(inputs.settings.outreach_path, voices["table"], pseudo),
+        "shortlist": _shortlist(inputs.settings.outreach_path, voices["table"], privacy),
         "provenance": _provenance(inputs, week, posts, analysis),
-        "pseudonymized": pseudo,
+        "pseudonymized": privacy.pseudonymized,
     }
     parquet = scored.assign(model_version=inputs.model_version)
     return WeeklyReport(
@@ -127,7 +126,7 @@ def gather(inputs: ReportInputs, week: IsoWeek) -> WeeklyReport:
 
 
 def _analysis_sections(
-    inputs: ReportInputs, week: IsoWeek, analysis: dict[str, Any] | None, pseudo: bool
+    inputs: ReportInputs, week: IsoWeek, analysis: dict[str, Any] | None, privacy: ReportPrivacy
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
     """Camps, voices (with best posts and changes since the week before) and segregation in words."""
     empty_camps = {"table": pd.DataFrame(columns=CAMP_COLUMNS), "rows": [], "chart": None}
@@ -149,15 +148,18 @@ def _analysis_sections(
         "chart": charts.camp_tone_chart(camp_table) if len(camp_table) else None,
     }
     seg = segregation(
-        results["members"], weekly.endorsements(wh, week.start, week.end), results["polarization"]
+        privacy.accounts(results["members"], "account_id"),
+        privacy.accounts(weekly.endorsements(wh, week.start, week.end), "src", "dst"),
+        results["polarization"],
     )
-    voices = results["voices"]
+    voices = privacy.voices(results["voices"])
+    texts = _best_posts(inputs, voices.head(TOP_VOICES), privacy)
+    voices = privacy.pseudonymise_voices(voices)
     previous = _previous_voices(inputs, week, analysis["analysis_id"])
-    if pseudo:
-        voices = pseudonymise_voices(voices)
-        previous = pseudonymise_voices(previous) if previous is not None else None
+    if previous is not None:
+        previous = privacy.pseudonymise_voices(privacy.voices(previous))
     table = _voice_table(voices, labels)
-    shown = _voice_rows(inputs, table.head(TOP_VOICES), voices.head(TOP_VOICES), pseudo)
+    shown = _voice_rows(table.head(TOP_VOICES), texts)
     return camps, {"table": table, "rows": shown, "changes": voice_changes(voices, previous)}, seg
 
 
@@ -173,7 +175,7 @@ def _previous_voices(inputs: ReportInputs, week: IsoWeek, this_analysis: str) ->
 
 
 def _camp_name(camp: Any, labels: dict[Any, str]) -> str:
-    if camp is None or camp != camp:
+    if camp is None or pd.isna(camp):
         return "no camp"
     return labels.get(int(camp), f"camp {int(camp)}")
 
@@ -190,23 +192,23 @@ def _voice_table(voices: pd.DataFrame, labels: dict[Any, str]) -> pd.DataFrame:
     return table[VOICE_COLUMNS].reset_index(drop=True)
 
 
-def _voice_rows(
-    inputs: ReportInputs, table: pd.DataFrame, voices: pd.DataFrame, pseudo: bool
-) -> list[dict[str, Any]]:
-    """The voices the report shows, each with its best posts' text."""
+def _best_posts(inputs: ReportInputs, voices: pd.DataFrame, privacy: ReportPrivacy) -> list[list[str]]:
+    """The text of each voice's best posts, as the report may show it."""
     ids = [pid for posts in voices["example_posts"] for pid in posts[:POSTS_PER_VOICE]]
     found = weekly.posts_by_id(inputs.warehouse, ids, inputs.model_version)
-    texts = {
-        p: (without_mentions(t) if pseudo else t)
-        for p, t in zip(found["post_id"], found["text"], strict=True)
-    }
+    texts = {p: privacy.text(t) for p, t in zip(found["post_id"], found["text"], strict=True)}
+    return [[texts[p] for p in posts[:POSTS_PER_VOICE] if p in texts] for posts in voices["example_posts"]]
+
+
+def _voice_rows(table: pd.DataFrame, texts: list[list[str]]) -> list[dict[str, Any]]:
+    """The voices the report shows, each with its best posts' text."""
     rows: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in table.to_dict("records")]
-    for row, posts in zip(rows, voices["example_posts"], strict=True):
-        row["posts"] = [texts[p] for p in posts[:POSTS_PER_VOICE] if p in texts]
+    for row, posts in zip(rows, texts, strict=True):
+        row["posts"] = posts
     return rows
 
 
-def _shortlist(path: Path, voices: pd.DataFrame, pseudo: bool) -> dict[str, Any]:
+def _shortlist(path: Path, voices: pd.DataFrame, privacy: ReportPrivacy) -> dict[str, Any]:
     """The dashboard's shortlist in numbers, and which of the shown voices are on it (never notes)."""
     try:
         rows = weekly.shortlist(path)
@@ -218,7 +220,8 @@ def _shortlist(path: Path, voices: pd.DataFrame, pseudo: bool) -> dict[str, Any]
             "message": f"No shortlist yet: the dashboard's outreach database ({path}) does not exist. "
             "Shortlist people on the dashboard's Constructive voices page.",
         }
-    ids = [pseudonym(a) for a in rows["account_id"]] if pseudo else list(rows["account_id"])
+    rows = privacy.accounts(rows, "account_id")
+    ids = [privacy.account_id(a) for a in rows["account_id"]]
     status = dict(zip(ids, rows["status"].fillna("shortlisted"), strict=True))
     top = voices.head(TOP_VOICES)
     return {

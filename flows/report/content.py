@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from warehouse.privacy import pseudonym, without_mentions
+from warehouse.privacy import Pseudonyms
 
 # A week with fewer posts than this says it has too little data instead of showing thin tables.
 MIN_POSTS = 20
@@ -81,13 +81,15 @@ def week_over_week(now: Headline, before: Headline) -> dict[str, str]:
     }
 
 
-def pseudonymise_posts(posts: pd.DataFrame) -> pd.DataFrame:
-    """Handles and names become the snapshot's pseudonyms; mentions in text become @user; no URLs."""
+def pseudonymise_posts(posts: pd.DataFrame, names: Pseudonyms) -> pd.DataFrame:
+    """Ids, handles and names become the snapshot's pseudonyms; links keep their host, mentions read
+    @user; no post URLs."""
     out = posts.copy()
-    out["handle"] = [pseudonym(a) for a in out["author_id"]]
-    out["display_name"] = out["handle"]
-    out["author_id"] = out["handle"]
-    out["text"] = [without_mentions(t) for t in out["text"]]
+    out["post_id"] = names.posts(out["post_id"])
+    out["author_id"] = [names.account(a) for a in out["author_id"]]
+    out["handle"] = out["author_id"]
+    out["display_name"] = out["author_id"]
+    out["text"] = [names.text(t) for t in out["text"]]
     out["url"] = None
     return out
 
@@ -220,10 +222,13 @@ def voice_changes(now: pd.DataFrame, before: pd.DataFrame | None, n: int = TOP_V
     }
 
 
-def pseudonymise_voices(voices: pd.DataFrame) -> pd.DataFrame:
+def pseudonymise_voices(voices: pd.DataFrame, names: Pseudonyms) -> pd.DataFrame:
     out = voices.copy()
-    out["account_id"] = [pseudonym(a) for a in out["account_id"]]
+    out["account_id"] = [names.account(a) for a in out["account_id"]]
     out["handle"] = out["account_id"]
     out["display_name"] = out["account_id"]
-    out["reasons"] = [without_mentions(r) for r in out["reasons"]]
+    out["reasons"] = [names.text(r) for r in out["reasons"]]
+    out["example_posts"] = pd.Series(
+        [names.posts(p) for p in out["example_posts"]], index=out.index, dtype=object
+    )
     return out

@@ -14,6 +14,7 @@ from flows.report.build import ReportInputs, gather
 from flows.report.render import write_report
 from flows.report.week import IsoWeek, last_complete_week, parse_week
 from models.tone import tone_model_version
+from warehouse.privacy import load_key
 from warehouse.records import utcnow
 
 
@@ -45,8 +46,9 @@ def resolve_week(week: str | None) -> IsoWeek:
 def weekly_report(week: str | None = None, options: RunOptions | None = None) -> dict[str, Any]:
     """The weekly report for one ISO week (YYYY-Www; default the last complete week): an HTML page and
     its PDF, CSVs of voices, camps, top posts and hashtags, and Parquet of the week's scored posts,
-    under data_dir/reports/YYYY-Www/. Handles are pseudonymised when the settings say so. Rebuilding a
-    week replaces its files at once and keeps one record of it."""
+    under data_dir/reports/YYYY-Www/. Handles, ids and mentions are pseudonymised unless
+    pseudonymize_exports is off; accounts on the opt-out list appear nowhere. Rebuilding a week
+    replaces its files at once and keeps one record of it."""
     iso = resolve_week(week)
     settings = load_settings(options)
     warehouse = open_warehouse(settings)
@@ -70,7 +72,7 @@ def weekly_report(week: str | None = None, options: RunOptions | None = None) ->
                 "n_accounts": report.headline.accounts,
                 "analysis_id": report.analysis_id,
                 "model_version": inputs.model_version,
-                "pseudonymized": settings.pseudonymize_handles,
+                "pseudonymized": settings.pseudonymize_exports,
                 "run_id": counts["run_id"],
                 "generated_at": generated_at,
             }
@@ -90,6 +92,7 @@ def weekly_report(week: str | None = None, options: RunOptions | None = None) ->
         warehouse.publish(
             settings.snapshot_path,
             pseudonymize=settings.pseudonymize_handles,
+            key=load_key(settings) if settings.pseudonymize_handles else None,
             finishing_runs=[counts["run_id"]],
         )
         logger.info(result.summary)

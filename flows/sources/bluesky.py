@@ -258,7 +258,8 @@ def _sort_at(item: Any) -> str | None:
     if not isinstance(item, dict):
         return None
     times = []
-    for value in (item.get("indexedAt"), (item.get("record") or {}).get("createdAt")):
+    record = item.get("record")
+    for value in (item.get("indexedAt"), record.get("createdAt") if isinstance(record, dict) else None):
         try:
             times.append(parse_timestamp(value))
         except ValueError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import reprlib
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -69,6 +70,30 @@ def dump(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
 
 
+_SHOWN = reprlib.Repr()  # how a payload that JSON cannot write is kept: deep enough, and bounded
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 50, 10_000, 10_000
+_SHOWN.maxlist = _SHOWN.maxdict = 1_000
+
+
+def dump_anyway(obj: Any) -> str:
+    """`dump(obj)` for a payload being quarantined, which may be what broke: JSON nested too deeply to
+    write, keys of mixed types. It is then kept as far as Python can show it, with what stopped it."""
+    try:
+        return dump(obj)
+    except Exception as exc:
+        return f"(not writable as JSON: {type(exc).__name__}) {_SHOWN.repr(obj)}"
+
+
+def failure_reason(exc: Exception) -> str:
+    """Why one record failed, in words. A ValueError is a normaliser's own reason; anything else is
+    named by its type, since it is a payload nothing expected (or a bug of ours) and worth reporting."""
+    if isinstance(exc, ValueError):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return f"RecursionError: the payload is nested too deeply to read ({exc})"
+    return f"{type(exc).__name__}: {exc} (unexpected: please report it with this record)"
+
+
 def quarantine(source: str, origin: str, line_no: int | None, reason: str, raw: str) -> Batch:
     """A batch holding one payload that could not be normalised; it still counts as read."""
     record = Quarantined(
@@ -110,17 +135,19 @@ def normalise_each(
     origin: str,
     line_no: int | None = None,
 ) -> Batch:
-    """Normalise every item of a page; one that raises ValueError is quarantined and the rest go on.
+    """Normalise every item of a page; one that fails, however (a bug of ours included), is quarantined
+    with the reason and the rest go on.
 
     Items are numbered from 1; `line_no` is the file line holding the whole page, when there is one."""
     batch = Batch()
     for index, item in enumerate(items, start=1):
         try:
             batch.extend(repaired(normalise(item)))
-        except ValueError as exc:
+        except Exception as exc:
             where = f"line {line_no}, item {index}" if line_no is not None else f"item {index}"
             line = line_no if line_no is not None else index
-            batch.extend(repaired(quarantine(source, origin, line, f"{where}: {exc}", dump(item))))
+            reason = f"{where}: {failure_reason(exc)}"
+            batch.extend(repaired(quarantine(source, origin, line, reason, dump_anyway(item))))
     return batch
 
 

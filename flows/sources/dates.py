@@ -2,21 +2,25 @@
 
 A date whose day and month could be either way round (`06/01/14`) is never guessed: it is read only with
 an explicit format (`--date-format '%d/%m/%y'`), and the error says which order the value allows.
-A time without a zone is taken as UTC; one with a zone is converted to UTC.
+A time without a zone is taken as UTC; one with a zone is converted to UTC. Every path that builds a
+post's time comes through here, so this is where a time no post can have (before 2006, or more than a
+day ahead of now) is refused: one post dated 9999 would move the analysis window there.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 # Epoch values beyond this are milliseconds: 1e11 seconds is the year 5138.
 MS_THRESHOLD = 100_000_000_000
-EARLIEST = datetime(1970, 1, 1)
-LATEST = datetime(2100, 1, 1)
+# The platforms we read began in 2006 (Twitter; Reddit's few 2005 posts are refused with them).
+EARLIEST = datetime(2006, 1, 1)
+# Clocks and time zones differ a little; a time further ahead than this is an export's or a clock's error.
+AHEAD = timedelta(days=1)
 TWITTER_FORMAT = "%a %b %d %H:%M:%S %z %Y"  # Sun Oct 12 18:32:49 +0000 2014
 _NUMBER = re.compile(r"^\d{9,16}(\.\d+)?$")
 _DAY_MONTH = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})\b")
@@ -34,21 +38,22 @@ def parse_timestamp(value: Any, field: str = "created_at", date_format: str | No
     text = value.strip()
     if date_format:
         try:
-            return _in_range(_utc(datetime.strptime(text, date_format)), field, value)
+            parsed = datetime.strptime(text, date_format)
         except ValueError:
             raise ValueError(
                 f"{field} {_quote(value)} does not match --date-format {date_format!r}; fix the format "
                 "(Python strptime codes, e.g. '%d/%m/%Y %H:%M')"
             ) from None
+        return _in_range(parsed, field, value)
     if _NUMBER.match(text):
         return _epoch(float(text), field)
     day_month = _DAY_MONTH.match(text)
     if day_month:
         raise ValueError(_ambiguous(field, value, day_month))
     for parse in (_iso, _twitter, _rfc2822):
-        parsed = parse(text)
-        if parsed is not None:
-            return _in_range(_utc(parsed), field, value)
+        found = parse(text)
+        if found is not None:
+            return _in_range(found, field, value)
     raise ValueError(
         f"{field} {_quote(value)} is not a time this import reads (ISO 8601, RFC 2822, "
         "'Sun Oct 12 18:32:49 +0000 2014', epoch seconds or ms); give its layout with --date-format"
@@ -59,16 +64,28 @@ def _quote(value: Any) -> str:
     return repr(value if len(str(value)) <= 60 else f"{str(value)[:60]}…")
 
 
-def _utc(parsed: datetime) -> datetime:
-    if parsed.tzinfo is not None:
-        return parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
+def latest() -> datetime:
+    """The latest time a post can have: now (naive UTC) and a day."""
+    return datetime.now(UTC).replace(tzinfo=None) + AHEAD
 
 
 def _in_range(parsed: datetime, field: str, value: Any) -> datetime:
-    if not EARLIEST <= parsed < LATEST:
-        raise ValueError(f"{field} {_quote(value)} is outside 1970–2099, so it is not a post's time")
-    return parsed
+    """`parsed` as naive UTC when a post can have been written then, else a ValueError that says why."""
+    try:
+        utc = parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo is not None else parsed
+    except OverflowError:  # 9999-12-31T23:59:59-05:00 is in the year 10000 in UTC
+        utc = datetime.max if parsed.year > EARLIEST.year else datetime.min
+    if utc < EARLIEST:
+        raise ValueError(
+            f"{field} {_quote(value)} is before {EARLIEST:%Y-%m-%d}, earlier than any platform we read: "
+            "not a post's time (check the column or --date-format)"
+        )
+    if utc > latest():
+        raise ValueError(
+            f"{field} {_quote(value)} is in the future (after now + 1 day): not a post's time "
+            "(check the column, the time zone or --date-format)"
+        )
+    return utc
 
 
 def _epoch(number: float, field: str) -> datetime:
@@ -76,7 +93,7 @@ def _epoch(number: float, field: str) -> datetime:
         raise ValueError(f"{field} {number!r} is not an epoch time")
     seconds = number / 1000 if number >= MS_THRESHOLD else number
     try:
-        parsed = datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+        parsed = datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         raise ValueError(f"{field} {number!r} is not an epoch time") from None
     return _in_range(parsed, field, number)

@@ -16,11 +16,11 @@ from typing import Any
 
 from flows.sources import mastodon, twarc, x_v1
 from flows.sources.base import Page, Source
-from flows.sources.common import dump, quarantine, repaired
+from flows.sources.common import dump, failure_reason, quarantine, repaired
 from flows.sources.csv_import import ColumnMapping, check_mapping, map_header, row_to_object
 from flows.sources.formats import CLIENTS, FORMATS, FileFormat, detect_format
 from flows.sources.jsonl import normalise_post
-from flows.sources.readers import json_items, open_bytes, plain_suffix
+from flows.sources.readers import MAX_BROKEN_RAW, failing, json_items, open_bytes, plain_suffix
 from flows.sources.reddit import RedditContext, normalise_reddit
 from warehouse.records import Batch, Provenance, utcnow
 from warehouse.settings import Settings
@@ -28,6 +28,8 @@ from warehouse.settings import Settings
 __all__ = ["FORMATS", "FileFormat", "FileSource", "detect_format"]
 
 PAGE_LINES = 2_000
+CSV_FIELD_LIMIT = 10 * 1024 * 1024  # characters in one CSV cell; a longer one quarantines its row
+EXTRA_CELLS = "(cells beyond the header)"
 # One line (or row, or array item) of a file: its number, its raw text, and how to normalise it.
 Line = tuple[int, str, Callable[[], Batch]]
 Normalise = Callable[[Any, int], Batch]
@@ -54,6 +56,7 @@ class FileSource(Source):
         self.csv_columns = dict(csv_columns or {})
         self.date_format = date_format or None
         self.mapping: ColumnMapping | None = None  # the last CSV file's, for --preview
+        self.csv_field_limit = CSV_FIELD_LIMIT
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FileSource:
@@ -91,11 +94,11 @@ class FileSource(Source):
     def fetch(self, query: str, since: str | None = None) -> Iterator[Page]:
         path = Path(query)
         batch, ids = Batch(), set[str]()
-        for line_no, raw, normalise in self.lines(path):
+        for line_no, raw, normalise in self._to_the_end(path):
             try:
                 got = repaired(normalise())
-            except ValueError as exc:
-                got = repaired(self._quarantine(raw, line_no, str(path), str(exc)))
+            except Exception as exc:  # one record, however it fails (a bug of ours too), is quarantined
+                got = repaired(self._quarantine(raw, line_no, str(path), failure_reason(exc)))
             got.lines = [line_no] * len(got.posts)
             new_ids = {p.post_id for p in got.posts}
             if batch.read and (batch.read >= PAGE_LINES or not new_ids.isdisjoint(ids)):
@@ -105,6 +108,27 @@ class FileSource(Source):
             ids |= new_ids
         if batch.read:
             yield Page(batch=batch)
+
+    def _to_the_end(self, path: Path) -> Iterator[Line]:
+        """`lines(path)`; a file that stops being readable part-way (a `.gz` or `.zst` cut short, a disk
+        error) ends with one quarantined line that says where, and what was read before it is kept."""
+        items, last = self.lines(path), 0
+        while True:
+            try:
+                line_no, raw, normalise = next(items)
+            except StopIteration:
+                return
+            except Exception as exc:
+                if not last:
+                    raise  # nothing read: the file itself is wrong, and the error says how
+                reason = (
+                    f"the file could not be read past line {last} ({type(exc).__name__}: {exc}); the rest "
+                    "was not imported: check the file is whole (not cut short) and decompresses"
+                )
+                yield last + 1, "", failing(reason)
+                return
+            last = line_no
+            yield line_no, raw, normalise
 
     def _normaliser(self, fmt: FileFormat, path: Path, prov: Provenance) -> Normalise:
         origin = str(path)
@@ -125,8 +149,8 @@ class FileSource(Source):
             for _, _, parse in json_items(path):  # first pass: who wrote each post, for reply edges
                 try:
                     value = parse()
-                except ValueError:
-                    continue
+                except (ValueError, RecursionError):
+                    continue  # quarantined by the second pass
                 for item in value if isinstance(value, list) else [value]:
                     reddit_ctx.learn(item)
             return lambda obj, n: normalise_reddit(obj, reddit_ctx)
@@ -136,15 +160,35 @@ class FileSource(Source):
 
     def _csv_rows(self, path: Path, prov: Provenance) -> Iterator[Line]:
         delimiter = "\t" if plain_suffix(path) == ".tsv" else ","
+        # Python's default cell limit (131,072 characters) is less than a long post with its raw JSON;
+        # the limit is the csv module's, for the whole process, so it is only ever raised.
+        csv.field_size_limit(max(csv.field_size_limit(), self.csv_field_limit))
         with open_bytes(path) as binary:
-            handle = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
+            handle = _RowText(
+                io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
+            )
             reader = csv.DictReader(handle, delimiter=delimiter)
-            self.mapping = map_header(list(reader.fieldnames or []), self.csv_columns, str(path))
+            try:
+                header = list(reader.fieldnames or [])
+            except csv.Error as exc:
+                raise ValueError(
+                    f"{path}: the header line is not CSV ({exc}); check the file and its delimiter"
+                ) from None
+            self.mapping = map_header(header, self.csv_columns, str(path))
+            handle.take()
             start = reader.line_num + 1
-            for row in reader:
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:  # a cell over the limit: that row only, the reader goes on
+                    line_no, start = start, reader.line_num + 1
+                    yield line_no, handle.take(), failing(f"not a CSV row: {exc}")
+                    continue
                 line_no, start = start, reader.line_num + 1
-                raw = dump(row).encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
-                yield line_no, raw, lambda row=row: self._csv_row(row, self.mapping, prov)  # type: ignore[misc]
+                handle.take()
+                yield line_no, _row_raw(row), lambda row=row: self._csv_row(row, self.mapping, prov)  # type: ignore[misc]
 
     def _csv_row(self, row: dict[str | None, Any], mapping: ColumnMapping | None, prov: Provenance) -> Batch:
         if any("\udc80" <= ch <= "\udcff" for v in row.values() if isinstance(v, str) for ch in v):
@@ -158,3 +202,29 @@ class FileSource(Source):
     def _quarantine(self, raw: str, line_no: int, origin: str, reason: str) -> Batch:
         reason = reason if reason.startswith("line ") else f"line {line_no}: {reason}"
         return quarantine(self.name, origin, line_no, reason, raw.rstrip("\r\n"))
+
+
+class _RowText:
+    """The lines a CSV reader takes, kept until `take()`: the text of a row the reader could not parse."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.kept: list[str] = []
+
+    def __iter__(self) -> _RowText:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.kept.append(line)
+        return line
+
+    def take(self) -> str:
+        text, self.kept = "".join(self.kept)[:MAX_BROKEN_RAW], []
+        return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
+
+
+def _row_raw(row: dict[str | None, Any]) -> str:
+    """A row as JSON; cells beyond the header (the csv module's `None` key) under a name of their own."""
+    named = {EXTRA_CELLS if key is None else key: value for key, value in row.items()}
+    return dump(named).encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")

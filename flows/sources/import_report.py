@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from flows.sources.common import failure_reason
 from flows.sources.files import FileSource
 from warehouse.records import Batch
 
@@ -95,8 +96,8 @@ def preview(source: FileSource, path: Path, rows: int = 5) -> list[str]:
         shown += 1
         try:
             batch = normalise()
-        except ValueError as exc:
-            lines.append(f"  line {line_no}: NOT STORED — {str(exc)[:300]}")
+        except Exception as exc:  # as the import would: that record is quarantined, the rest go on
+            lines.append(f"  line {line_no}: NOT STORED — {failure_reason(exc)[:300]}")
         else:
             lines += _mapped(line_no, batch)
         if shown >= rows:

@@ -34,6 +34,7 @@ from flows.sources.common import (
     Sleep,
     client_version,
     dump,
+    failure_reason,
     html_to_text,
     interaction_adder,
     normalise_each,
@@ -331,8 +332,8 @@ class MastodonSource(PlatformSource):
             statuses = json.loads(body)
             if not isinstance(statuses, list):
                 raise ValueError(f"expected a list of statuses, got {type(statuses).__name__}")
-        except ValueError as exc:
-            return [], quarantine(SOURCE, url, None, f"page not understood: {exc}", body)
+        except (ValueError, RecursionError) as exc:
+            return [], quarantine(SOURCE, url, None, f"page not understood: {failure_reason(exc)}", body)
         if not statuses:
             return None
         ctx.provenance = provenance(SOURCE, tag, url, CLIENT)
@@ -382,7 +383,8 @@ def _status(exc: MastodonAPIError) -> int | None:
 
 
 def _id_int(value: str) -> int:
-    return int(value) if value.isdigit() else 0
+    # Mastodon ids are at most 20 digits; a longer "id" is junk (and past 4,300 digits int() refuses).
+    return int(value) if value.isdigit() and len(value) <= 40 else 0
 
 
 def _id_order(status: Any) -> int:

@@ -19,6 +19,9 @@ Item = tuple[int, str, Callable[[], Any]]
 Container = Literal["lines", "array", "document"]
 COMPRESSED = (".gz", ".zst")
 MAX_BROKEN_RAW = 1_000_000  # a broken document is quarantined whole, up to this many characters
+TOO_DEEP = (
+    "invalid JSON: nested too deeply to read (RecursionError: more levels of [ and { than Python allows)"
+)
 
 
 def plain_suffix(path: Path) -> str:
@@ -55,6 +58,8 @@ def container(path: Path) -> Container:
                 return "array"
             try:
                 json.loads(line)
+            except RecursionError:
+                return "lines"  # one whole value on the line, nested too deeply: quarantined as it is read
             except ValueError:
                 return "document"
             return "lines"
@@ -77,7 +82,7 @@ def first_values(path: Path, limit: int = 5) -> list[Any]:
     for _, _, parse in json_items(path):
         try:
             found.append(parse())
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if len(found) >= limit:
             break
@@ -89,7 +94,7 @@ def _check_utf8(raw: str) -> None:
         raise ValueError("not UTF-8: the item holds bytes that are not UTF-8")
 
 
-def _failing(message: str) -> Callable[[], Any]:
+def failing(message: str) -> Callable[[], Any]:
     def fail() -> Any:
         raise ValueError(message)
 
@@ -111,6 +116,8 @@ def _lines(path: Path) -> Iterator[Item]:
                     return json.loads(text.removeprefix("\ufeff"))
                 except json.JSONDecodeError as exc:
                     raise ValueError(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+                except RecursionError:
+                    raise ValueError(TOO_DEEP) from None
 
             yield line_no, raw_line.decode("utf-8", errors="replace").rstrip("\r\n"), parse
 
@@ -134,8 +141,16 @@ def _skip_space(text: str, index: int) -> int:
 
 
 def _value(text: str, index: int, decoder: json.JSONDecoder) -> tuple[str, Callable[[], Any], int]:
-    """(raw, parse, end) of the JSON value at `index`; raises JSONDecodeError."""
-    value, end = decoder.raw_decode(text, index)
+    """(raw, parse, end) of the JSON value at `index`; raises JSONDecodeError. A value nested too
+    deeply to decode is passed over to its closing bracket, with a `parse` that says so."""
+    try:
+        value, end = decoder.raw_decode(text, index)
+    except RecursionError:
+        end = _closing(text, index)
+        if end < 0:
+            raise json.JSONDecodeError("nested too deeply and never closed", text, index) from None
+        raw = text[index:end].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return raw, failing(TOO_DEEP), end
     raw = text[index:end]
 
     def parse(value: Any = value, raw: str = raw) -> Any:
@@ -145,11 +160,29 @@ def _value(text: str, index: int, decoder: json.JSONDecoder) -> tuple[str, Calla
     return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), parse, end
 
 
+def _closing(text: str, index: int) -> int:
+    """The index after the bracket that closes the one at `index` (strings skipped), or -1."""
+    depth, in_string, escaped = 0, False, False
+    for pos in range(index, len(text)):
+        char = text[pos]
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return pos + 1
+    return -1
+
+
 def _broken(text: str, index: int, line: int, exc: json.JSONDecodeError, what: str) -> Item:
     where = f"line {line + text.count(chr(10), index, exc.pos)}, column {exc.colno}"
     rest = text[index : index + MAX_BROKEN_RAW].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     cut = " (cut to its first 1,000,000 characters here)" if len(text) - index > MAX_BROKEN_RAW else ""
-    return line, rest, _failing(f"invalid JSON: {exc.msg} at {where}; {what}{cut}")
+    return line, rest, failing(f"invalid JSON: {exc.msg} at {where}; {what}{cut}")
 
 
 def _array(text: str) -> Iterator[Item]:
@@ -176,7 +209,7 @@ def _array(text: str) -> Iterator[Item]:
             yield (
                 lines.at(index),
                 text[index : index + 200],
-                _failing(
+                failing(
                     f"invalid JSON: expected ',' or ']' after the array item of line {line}; the rest was not read"
                 ),
             )
@@ -200,7 +233,7 @@ def _documents(text: str, start: int) -> Iterator[Item]:
             line_end = len(text) if line_end < 0 else line_end
             if exc.pos <= line_end:
                 raw = text[index:line_end].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                yield line, raw, _failing(f"invalid JSON: {exc.msg} at column {exc.colno}")
+                yield line, raw, failing(f"invalid JSON: {exc.msg} at column {exc.colno}")
                 index = _skip_space(text, line_end)
                 continue
             yield _broken(text, index, line, exc, "the rest of the file was not read")

@@ -25,6 +25,8 @@ from flows.sources.common import (
     SourceUnavailable,
     client_version,
     dump,
+    dump_anyway,
+    failure_reason,
     interaction_adder,
     normalise_each,
     provenance,
@@ -420,8 +422,9 @@ class XSource(PlatformSource):
             prov = provenance(SOURCE, tag, SEARCH_URL, CLIENT)
             try:
                 batch = normalise_x_page(body, prov, SEARCH_URL)
-            except ValueError as exc:
-                batch = quarantine(SOURCE, SEARCH_URL, None, f"page not understood: {exc}", dump(body))
+            except Exception as exc:  # a page nothing expected is quarantined whole; the search goes on
+                reason = f"page not understood: {failure_reason(exc)}"
+                batch = quarantine(SOURCE, SEARCH_URL, None, reason, dump_anyway(body))
             self.read += batch.read
             meta = body.get("meta") if isinstance(body, dict) else None
             if isinstance(meta, dict):

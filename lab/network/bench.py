@@ -107,8 +107,27 @@ def peak_memory_bytes() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
+def scaling_lines(sizes: tuple[int, ...], n_rewirings: int) -> list[str]:
+    """The analysis at smaller sizes (10 interactions per account), with the growth exponent between them."""
+    lines = []
+    previous: tuple[int, float] | None = None
+    for n in sizes:
+        conversation = synthetic_conversation(max(100, n // 10), n)
+        start = time.perf_counter()
+        analyse(conversation, n_rewirings=n_rewirings)
+        elapsed = time.perf_counter() - start
+        growth = ""
+        if previous is not None:
+            growth = f" (growth exponent {np.log(elapsed / previous[1]) / np.log(n / previous[0]):.2f})"
+        lines.append(f"network at {n:,} interactions: {elapsed:.2f} s{growth}")
+        previous = (n, elapsed)
+    return lines
+
+
 def run(quick: bool = False) -> list[str]:
     size = QUICK if quick else FULL
+    n = size["n_interactions"]
+    smaller = (n // 10,) if quick else (n // 100, n // 10)
     conversation = synthetic_conversation(size["n_accounts"], size["n_interactions"])
     edges = conversation["interactions"].rename(columns={"src_account_id": "src", "dst_account_id": "dst"})
 
@@ -130,6 +149,8 @@ def run(quick: bool = False) -> list[str]:
         f"analysis with {size['n_rewirings']} rewirings for the polarization baseline: {elapsed:.2f} s "
         f"(" + ", ".join(f"{k} {v:.1f} s" for k, v in result["timings"].items()) + ")",
         f"ratio: {elapsed / baseline:.1f}",
+        *scaling_lines(smaller, size["n_rewirings"]),
+        f"network at {size['n_interactions']:,} interactions: {elapsed:.2f} s",
         f"peak memory: {peak / 1024**3:.2f} GiB",
         f"budget: {BUDGET_SECONDS:.0f} s and {BUDGET_BYTES / 1024**3:.0f} GiB: {within}",
         f"camps: {result['camps'].n_camps} from {result['camps'].n_communities} communities; "

@@ -45,8 +45,18 @@ _FOLLOWERS = {
 }
 
 
-def make_accounts(rng: random.Random, n: int, camps: Sequence[Camp], n_bridgers: int) -> list[Account]:
-    """`n` accounts in random order with ids a1..an, described and weighted by how much they post."""
+def make_accounts(
+    rng: random.Random,
+    n: int,
+    camps: Sequence[Camp],
+    n_bridgers: int,
+    *,
+    taken: set[str] | None = None,
+) -> list[Account]:
+    """`n` accounts in random order with ids a1..an, described and weighted by how much they post.
+
+    `taken`: handles already in use elsewhere (other shards of a large conversation); new ones are added.
+    """
     n_hostile = max(3, round(0.01 * n))
     n_newsdesk = max(len(camps), round(0.02 * n))
     leaders_per_camp = max(2, round(0.028 * n / len(camps)))
@@ -65,6 +75,9 @@ def make_accounts(rng: random.Random, n: int, camps: Sequence[Camp], n_bridgers:
     accounts += _regulars(rng, n - len(accounts), camps)
     rng.shuffle(accounts)
     used: set[str] = {a.handle for a in accounts if a.handle}
+    if taken is not None:
+        used = taken
+        used.update(a.handle for a in accounts if a.handle)
     for i, acct in enumerate(accounts, start=1):
         acct.id = f"a{i}"
         if acct.role != NEWSDESK:

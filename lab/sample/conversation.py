@@ -55,7 +55,20 @@ _JSON_REF = {REPLY: "reply_to", QUOTE: "quote_of", REPOST: "repost_of"}
 
 
 class Generator:
-    def __init__(self, seed: int, n_accounts: int, n_posts: int, n_bridgers: int, n_camps: int) -> None:
+    def __init__(
+        self,
+        seed: int,
+        n_accounts: int,
+        n_posts: int,
+        n_bridgers: int,
+        n_camps: int,
+        *,
+        taken_handles: set[str] | None = None,
+        seen_texts: set[int] | None = None,
+    ) -> None:
+        """`taken_handles` and `seen_texts` (used by the sharded large generator, lab/sample/scale.py) are
+        shared across shards: handles stay unique and texts distinct over the whole output; left None, the
+        output is exactly the classic sample's."""
         if not 2 <= n_camps <= len(CAMPS):
             raise ValueError(f"n_camps must be between 2 and {len(CAMPS)}")
         if n_bridgers < 1:
@@ -73,9 +86,13 @@ class Generator:
         self.endorsed_pairs: set[tuple[str, int]] = set()
         self.pile_ons: list[tuple[Post, list[Post]]] = []
         self.fallbacks = 0  # reactions that found no target and became originals
+        self.taken_handles = taken_handles
+        self.seen_texts = seen_texts
 
     def build(self) -> SampleConversation:
-        self.accounts = make_accounts(self.rng, self.n_accounts, self.camps, self.n_bridgers)
+        self.accounts = make_accounts(
+            self.rng, self.n_accounts, self.camps, self.n_bridgers, taken=self.taken_handles
+        )
         self.plan_kinds()
         self.make_originals()
         self.make_pile_ons()
@@ -85,7 +102,7 @@ class Generator:
         self.posts.sort(key=lambda p: (p.t, p.seq))
         for i, post in enumerate(self.posts):
             post.id = str(1001 + i)
-        write_texts(self.rng, self.posts, self.accounts, self.camps)
+        write_texts(self.rng, self.posts, self.accounts, self.camps, seen=self.seen_texts)
         return SampleConversation(posts=[_as_json(p) for p in self.posts], truth=self.truth())
 
     # -- post plan ----------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.sample.conversation import Generator
+from lab.sample.scale import SHARD_POSTS, write_large
 from lab.sample.world import CAMPS, REGULAR, SampleConversation
 
 __all__ = [
@@ -101,7 +102,9 @@ def summarise(conversation: SampleConversation) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m lab.sample.generate --out data/sample [--seed N --accounts N --posts N]`."""
+    """`python -m lab.sample.generate --out data/sample [--seed N --accounts N --posts N]`.
+
+    Above 3,200 posts the conversation is written shard by shard (lab/sample/scale.py)."""
     parser = argparse.ArgumentParser(
         prog="python -m lab.sample.generate", description=(__doc__ or "").split("\n\n")[0]
     )
@@ -119,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         "n_bridgers": args.bridgers,
         "n_camps": args.camps,
     }
+    if args.posts > SHARD_POSTS:
+        stats = write_large(
+            args.out, n_posts=args.posts, n_accounts=args.accounts, seed=args.seed, n_camps=args.camps
+        )
+        print(json.dumps(stats, indent=1))
+        return 0
     try:
         posts_path, truth_path = write_sample(args.out, **kwargs)
     except ValueError as exc:

@@ -6,11 +6,12 @@ length on purpose so that a classifier cannot read the tone off the length of a 
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import ChainMap
 from collections.abc import Callable, Sequence
 
-from lab.sample.phrases import EMOJI, SHARED, TONE, Slot, expand, random_url
+from lab.sample.phrases import EMOJI, PLACES, SHARED, TONE, Slot, expand, random_url
 from lab.sample.world import (
     BRIDGER,
     CONSTRUCTIVE,
@@ -265,9 +266,18 @@ def _with_tags(rng: random.Random, tags: list[str], text: str) -> str:
 
 
 def write_texts(
-    rng: random.Random, posts: Sequence[Post], accounts: Sequence[Account], camps: Sequence[Camp]
+    rng: random.Random,
+    posts: Sequence[Post],
+    accounts: Sequence[Account],
+    camps: Sequence[Camp],
+    *,
+    seen: set[int] | None = None,
 ) -> None:
-    """Fill in text, mentions and hashtags of every post, in order; a repost copies its target's."""
+    """Fill in text, mentions and hashtags of every post, in order; a repost copies its target's.
+
+    With `seen` (digests of texts written so far, shared across calls) every non-repost text is made
+    distinct: re-filled from the phrase tables a few times, then tagged with a town, as local posts are.
+    """
     for post in posts:
         if post.kind == REPOST:
             # Targets come earlier in the timeline, so their text is already written.
@@ -278,9 +288,34 @@ def write_texts(
                 post.target.hashtags,
             )
             continue
-        text = render(rng, post, camps)
-        if rng.random() < 0.15:
-            post.mentions = _choose_mentions(rng, post, accounts)
-        text = _with_mentions(rng, post, text)
-        post.hashtags = _choose_tags(rng, post, camps)
-        post.text = _with_tags(rng, post.hashtags, text)
+        _write_one(rng, post, accounts, camps)
+        if seen is not None:
+            _make_distinct(rng, post, accounts, camps, seen)
+
+
+def _write_one(rng: random.Random, post: Post, accounts: Sequence[Account], camps: Sequence[Camp]) -> None:
+    text = render(rng, post, camps)
+    post.mentions = _choose_mentions(rng, post, accounts) if rng.random() < 0.15 else []
+    text = _with_mentions(rng, post, text)
+    post.hashtags = _choose_tags(rng, post, camps)
+    post.text = _with_tags(rng, post.hashtags, text)
+
+
+def text_digest(text: str) -> int:
+    """A 64-bit digest of a text, the same in every process (unlike `hash`)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def _make_distinct(
+    rng: random.Random, post: Post, accounts: Sequence[Account], camps: Sequence[Camp], seen: set[int]
+) -> None:
+    for _ in range(3):
+        if text_digest(post.text) not in seen:
+            break
+        _write_one(rng, post, accounts, camps)
+    base, tags, n = post.text, post.hashtags, 0
+    while text_digest(post.text) in seen:
+        n += 1
+        town = rng.choice(PLACES).replace(" ", "").replace("&", "") + (str(n) if n >= 4 else "")
+        post.text, post.hashtags = f"{base} #{town}", [*tags, town]
+    seen.add(text_digest(post.text))

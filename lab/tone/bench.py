@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from lab.cpu_limit import compute_lines
 from models.tone import MiniLMTone
 from models.tone_base import prepare_text
 from warehouse.settings import SAMPLE_CONVERSATION
@@ -92,6 +93,7 @@ def run(quick: bool = False, model: MiniLMTone | None = None) -> list[str]:
             f"ratio: {r_ours / r_naive:.1f}",
         ]
     r_naive_u = rates["distinct texts"][0]
+    lines += compute_lines(model, unique, rates["distinct texts"][1], quick=quick)
     comments = [" ".join(unique[i : i + 4]) for i in range(0, min(len(unique), 1600), 4)]
     r_comments, _ = _rate(model.score, comments)
     lines.append(

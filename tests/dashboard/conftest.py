@@ -346,6 +346,9 @@ def _build_tiny(path: Path) -> None:
         )
 
 
+TEST_PSEUDONYM_KEY = bytes(range(32))  # tests' own key: the pseudonyms are stable from run to run
+
+
 @pytest.fixture(scope="session")
 def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("dashboard")
@@ -357,7 +360,9 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pseudonymized_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("dashboard-pseudo")
     _build(root / "warehouse.duckdb")
-    return Warehouse(root / "warehouse.duckdb").publish(root / "snapshot.duckdb", pseudonymize=True)
+    return Warehouse(root / "warehouse.duckdb").publish(
+        root / "snapshot.duckdb", pseudonymize=True, key=TEST_PSEUDONYM_KEY
+    )
 
 
 @pytest.fixture(scope="session")
@@ -380,6 +385,7 @@ def app_env(snapshot: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     outreach = tmp_path / "outreach.duckdb"
     monkeypatch.setenv("COMMONGROUND_SNAPSHOT", str(snapshot))
     monkeypatch.setenv("COMMONGROUND_OUTREACH_DATABASE", str(outreach))
+    monkeypatch.setenv("COMMONGROUND_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY.hex())  # no key file is written
     st.cache_data.clear()
     yield outreach
     st.cache_data.clear()

@@ -16,7 +16,8 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from dashboard import shortlist
-from tests.dashboard.conftest import open_app
+from tests.dashboard.conftest import TEST_PSEUDONYM_KEY, open_app
+from warehouse.privacy import Pseudonyms
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
 HOSTILE_BIO = "<script>alert('x')</script> **bold** [link](javascript:alert(1))"  # Dev's bio in conftest.py
@@ -179,6 +180,7 @@ def _downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[str, bytes]]:
 
 
 def test_shortlist_exports_as_named_csv_and_excel(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMMONGROUND_PSEUDONYMIZE_EXPORTS", "false")  # real handles, as asked for
     files = _downloads(monkeypatch)
     shortlist.save(str(app_env), "mastodon:1", status="contacted", note='=HYPERLINK("http://x")')
     shortlist.save(str(app_env), "mastodon:3", status="to contact", note="Patient panel, maybe")
@@ -207,3 +209,23 @@ def test_shortlist_exports_as_named_csv_and_excel(app_env: Path, monkeypatch: py
     _mime, data = files[f"commonground-shortlist-{today}.xlsx"]
     sheet = pd.read_excel(io.BytesIO(data), engine="openpyxl")
     assert list(sheet.columns) == list(frame.columns) and len(sheet) == 2
+
+
+def test_shortlist_exports_pseudonyms_by_default(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _downloads(monkeypatch)
+    shortlist.save(
+        str(app_env),
+        "mastodon:1",
+        status="contacted",
+        note="met @ada@nhs.social, see https://nhs.social/@ada",
+    )
+    at = open_voices()
+    assert any("pseudonyms" in c.value for c in at.caption)
+    data = files[f"commonground-shortlist-{date.today().isoformat()}.csv"][1].decode("utf-8-sig")
+    frame = pd.read_csv(io.StringIO(data))
+    names = Pseudonyms(TEST_PSEUDONYM_KEY)
+    assert list(frame["Handle"]) == list(frame["Name"]) == [names.account("mastodon:1")]
+    assert frame.loc[0, "Note"] == "met @user, see [link: nhs.social]"
+    assert frame["Profile link"].isna().all()
+    for real in ("@ada", "mastodon:1", "Dr Ada"):
+        assert real not in data, real

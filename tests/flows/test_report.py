@@ -23,7 +23,8 @@ from flows.report.render import write_report
 from flows.report.week import IsoWeek, last_complete_week, parse_week
 from lab.sample.generate import generate_conversation
 from models.tone import tone_model_version
-from warehouse.privacy import pseudonym
+from tests.warehouse.test_privacy import leaks, people, whole_words
+from warehouse.privacy import pseudonyms
 from warehouse.store import Warehouse
 
 pytestmark = pytest.mark.slow
@@ -128,11 +129,14 @@ def test_pdf_has_the_headline_numbers_and_a_voice(built: dict[str, Any]) -> None
     assert f"posts {numbers['posts']:,}" in text
     assert f"accounts posting {numbers['accounts']:,}" in text
     first = wh.query(
-        """SELECT a.display_name FROM voices v JOIN accounts a USING (account_id)
+        """SELECT v.account_id, a.display_name FROM voices v JOIN accounts a USING (account_id)
            JOIN reports r ON r.analysis_id = v.analysis_id WHERE r.week = ? ORDER BY v.rank LIMIT 1""",
         [WEEK],
-    )["display_name"].iloc[0]
-    assert f"1. {first}" in text
+    ).iloc[0]
+    # Reports are pseudonymised by default: the top voice by the pseudonym of its account.
+    names = pseudonyms(RunOptions(data_dir=built["data_dir"]).settings())
+    assert f"1. {names.account(first['account_id'])}" in text
+    assert first["display_name"] not in text
     assert "Week 2026-W47" in text
 
 
@@ -229,30 +233,36 @@ def test_bad_week_is_refused_before_anything_runs(capsys: pytest.CaptureFixture[
     assert "'2026-47' is not an ISO week: write it as YYYY-Www, e.g. 2026-W47." in capsys.readouterr().err
 
 
-def test_pseudonymised_report_has_no_real_handle(
+def test_pseudonymised_report_and_snapshot_name_nobody(
     built: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Exports are pseudonymised by default; with pseudonymize_handles the snapshot is too: no account id,
+    handle, post id, post or profile link or mention of the warehouse in any file or any snapshot column."""
     shutil.copy(built["data_dir"] / "commonground.duckdb", tmp_path / "commonground.duckdb")
     monkeypatch.setenv("COMMONGROUND_PSEUDONYMIZE_HANDLES", "true")
     counts = weekly_report(WEEK, RunOptions(data_dir=tmp_path))
     folder = Path(counts["folder"])
-    accounts = Warehouse(tmp_path / "commonground.duckdb").query(
-        "SELECT account_id, handle, display_name FROM accounts"
-    )
-    exported = [
-        (folder / n).read_text(encoding="utf-8") for n in counts["files"] if n.endswith((".html", ".csv"))
-    ]
-    exported.append(_pdf_text(folder / "report.pdf"))
-    exported.append(pd.read_parquet(folder / "posts.parquet").to_csv())
-    everything = "\n".join(exported)
-    for handle in accounts["handle"]:
-        assert handle not in everything, handle
+    warehouse = Warehouse(tmp_path / "commonground.duckdb")
+    exported = {
+        n: (folder / n).read_text(encoding="utf-8") for n in counts["files"] if n.endswith((".html", ".csv"))
+    }
+    exported["report.pdf"] = _pdf_text(folder / "report.pdf")
+    exported["posts.parquet"] = pd.read_parquet(folder / "posts.parquet").to_csv()
+    needles = people(warehouse)
+    assert len(needles) > 300
+    pattern = whole_words(needles)
+    for name, text in exported.items():
+        assert not pattern.search(text), (name, pattern.search(text))
+    assert leaks(tmp_path / "snapshot.duckdb", needles) == {}
+    # The same pseudonyms as the dashboard's snapshot, from the key file made on first use.
+    names = pseudonyms(RunOptions(data_dir=tmp_path).settings())
+    accounts = warehouse.query("SELECT account_id FROM accounts")["account_id"]
     voices = pd.read_csv(folder / "voices.csv")
-    assert set(voices["handle"]) <= {pseudonym(a) for a in accounts["account_id"]}
-    # The same pseudonyms as the dashboard's snapshot.
-    snap = Warehouse(tmp_path / "snapshot.duckdb").query("SELECT account_id, handle FROM accounts")
-    assert all(pseudonym(a) == h for a, h in zip(snap["account_id"], snap["handle"], strict=True))
-    assert "Handles and names are pseudonyms" in (folder / "report.html").read_text(encoding="utf-8")
+    assert set(voices["handle"]) == set(voices["account_id"]) <= {names.account(a) for a in accounts}
+    snap = set(Warehouse(tmp_path / "snapshot.duckdb").query("SELECT account_id FROM accounts")["account_id"])
+    assert set(voices["account_id"]) <= snap
+    assert (tmp_path / "secrets" / "pseudonym.key").stat().st_mode & 0o777 == 0o600
+    assert "Handles and names are pseudonyms" in exported["report.html"]
 
 
 def test_weeks_and_segregation_in_words() -> None:

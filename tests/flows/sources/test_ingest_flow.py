@@ -157,3 +157,47 @@ def test_a_platform_without_credentials_says_which_setting_to_fill_in(
 
     assert main(["--data-dir", str(tmp_path), "ingest", "--source", "bluesky", "--tag", "NHS"]) == 2
     assert "COMMONGROUND_BLUESKY_APP_PASSWORD" in capsys.readouterr().err
+
+
+class FailingThirdPage(FakeX):
+    """X search that answers two pages, then refuses the third (a 400 no retry cures). The source
+    holds each page until the next one comes (the last carries the cursor), so one page is written."""
+
+    def __call__(self, request: Any) -> tuple[int, dict[str, str], str]:
+        if len(self.requests) == 2:
+            self.fail_next(400, {"title": "Invalid Request", "detail": "One or more parameters was invalid."})
+        return super().__call__(request)
+
+
+def test_a_failed_run_still_records_what_it_read_wrote_and_quarantined(
+    configure: Callable[..., RunOptions], tmp_path: Path, http: responses.RequestsMock
+) -> None:
+    tweets = [tweet(100 + i, minutes=i) for i in range(35)]
+    tweets[-1]["created_at"] = "9999-12-31T23:59:59-05:00"  # the newest id: on the first page
+    FailingThirdPage(tweets).install(http)
+    with pytest.raises(Exception, match="400"):
+        ingest(configure(x_bearer_token="x-test-token"), source="x", queries=["NHS"])
+    (run,) = runs(tmp_path)
+    assert run["status"] == "failed"
+    assert (run["read"], run["posts_stored"], run["quarantined"]) == (10, 9, 1)
+    assert run["failed_query"] == "NHS"
+    stored = Warehouse(tmp_path / "commonground.duckdb").table_counts()
+    assert (stored["posts"], stored["quarantine"]) == (9, 1)
+
+
+def test_the_import_summary_counts_quarantined_rows_with_their_reasons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.cli import main
+
+    bad = tmp_path / "bad.csv"
+    good = "2,2026-11-16T08:12:00Z,ho,jane\n"
+    bad.write_text("id,created_at,text,author_handle\n1,2026-11-16T08:12:00Z,hi,jane,spill\n" + good)
+    with bad.open("a") as handle:
+        handle.write("3,9999-12-31T23:59:59-05:00,far,jane\n")
+    assert main(["--data-dir", str(tmp_path / "d"), "ingest", "--source", "file", "--path", str(bad)]) == 0
+    out, err = capsys.readouterr()
+    counts = json.loads(out)
+    assert (counts["read"], counts["posts_stored"], counts["quarantined"]) == (3, 1, 2)
+    assert "quarantined 2" in err
+    assert "more cell(s) than the header" in err and "in the future" in err

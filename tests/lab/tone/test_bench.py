@@ -14,6 +14,12 @@ def test_bench_lines(tiny_model: MiniLMTone) -> None:
     assert all(float(line.split()[1]) > 0 for line in ratios)
     assert any("peak memory" in line for line in lines)
     assert any("comment-length" in line for line in lines)
+    # The first ratio is the stream's (the interface `bench tone` keeps), then the CPU-limit share.
+    first = lines.index(ratios[0])
+    assert lines[first - 1].startswith("stream, score")
+    assert any(line.startswith("CPU limit: fp32 matmul peak ") for line in lines)
+    share = next(line for line in lines if "% of that limit" in line)
+    assert 0 < float(share.split("= ")[1].split("%")[0]) <= 100
 
 
 def test_naive_loop_scores_the_same_as_the_model(tiny_model: MiniLMTone) -> None:

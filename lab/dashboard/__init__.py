@@ -1,0 +1,1 @@
+"""Dashboard query speed, measured (lab bench section)."""

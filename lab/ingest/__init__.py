@@ -1,0 +1,1 @@
+"""Ingest speed, measured (lab bench section)."""
