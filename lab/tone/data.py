@@ -139,16 +139,21 @@ def load_data(ddir: Path, limit: int | None) -> Data:
 # --------------------------------------------------------------------------------------------- metrics
 
 
-def f1(y: np.ndarray, pred: np.ndarray) -> float:
-    from sklearn.metrics import f1_score
+def _f1_of(y: np.ndarray, pred: np.ndarray, label: int) -> float:
+    """F1 of one class, 0 where it is undefined: sklearn's ``f1_score(..., zero_division=0)``, the same
+    float (2 tp / (true + predicted)), without its input validation, which costs milliseconds a call (the
+    threshold searches call it thousands of times)."""
+    truth, called = np.asarray(y) == label, np.asarray(pred) == label
+    denominator = int(truth.sum()) + int(called.sum())
+    return 2.0 * int((truth & called).sum()) / denominator if denominator else 0.0
 
-    return float(f1_score(y, pred, zero_division=0))
+
+def f1(y: np.ndarray, pred: np.ndarray) -> float:
+    return _f1_of(y, pred, 1)
 
 
 def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
-    from sklearn.metrics import f1_score
-
-    return float(f1_score(y, pred, average="macro", labels=[0, 1], zero_division=0))
+    return (_f1_of(y, pred, 0) + _f1_of(y, pred, 1)) / 2
 
 
 def best_threshold(y: np.ndarray, p: np.ndarray, metric: str) -> tuple[float, float]:

@@ -320,7 +320,14 @@ def test_a_real_server_runs_a_served_deployment_and_everything_stops(
         "    parameters={'options': {'data_dir': sys.argv[1]}}, entrypoint_type=EntrypointType.MODULE_PATH)\n"
         "raise SystemExit(serve_schedules([d], limit=1))\n"
     )
-    serve_env = _clean_env(PREFECT_HOME=str(tmp_path / "client"), PREFECT_API_URL=url, TEST_RUN=str(tmp_path))
+    serve_env = _clean_env(
+        PREFECT_HOME=str(tmp_path / "client"),
+        PREFECT_API_URL=url,
+        TEST_RUN=str(tmp_path),
+        # the runner looks for due runs every second, not every 10 s (Prefect's default): the first run
+        # starts about as soon as it is due, which is all this test waits for
+        PREFECT_RUNNER_POLL_FREQUENCY="1",
+    )
     serve = _start([sys.executable, "-c", serve_code, str(data)], serve_env, tmp_path / "serve.log")
     started.append(serve)
     completed_filter = {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}

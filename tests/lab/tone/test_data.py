@@ -11,7 +11,9 @@ from lab.tone.data import (
     C3_CHARACTERISTICS,
     attribute_counts,
     datasets_dir,
+    f1,
     label_noise_ceiling,
+    macro_f1,
     parse_counts,
 )
 
@@ -69,3 +71,23 @@ def test_label_noise_ceiling_reflects_how_split_the_votes_are() -> None:
     assert label_noise_ceiling(votes, judges, (votes > 2.5).astype(int)) == split
     with pytest.raises(ValueError, match="votes <= judges"):
         label_noise_ceiling(np.array([6.0]), np.array([5.0]), np.array([1]))
+
+
+def test_f1_and_macro_f1_are_sklearns_to_the_last_bit() -> None:
+    """The threshold searches use a numpy F1 (sklearn's validation made them slow): the same floats as
+    ``f1_score(zero_division=0)``, for int, float and bool labels, one-class and all-wrong cases included."""
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        size = int(rng.integers(1, 40))
+        y = rng.integers(0, 2, size) if trial % 7 else np.zeros(size, dtype=int)
+        pred = rng.random(size) >= rng.random()
+        if trial % 3 == 0:
+            y = y.astype(float)
+        if trial % 5 == 0:
+            pred = pred.astype(int)
+        assert f1(y, pred) == float(f1_score(y, pred, zero_division=0))
+        expected = float(f1_score(y, pred, average="macro", labels=[0, 1], zero_division=0))
+        assert macro_f1(y, pred) == expected
+    assert f1(np.array([1, 1, 0]), np.array([0, 0, 1])) == 0.0 and macro_f1(np.ones(3), np.ones(3)) == 0.5
