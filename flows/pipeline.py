@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -23,7 +24,7 @@ from flows.options import RunOptions
 from flows.sources.base import Source
 from flows.sources.common import Backoff, PlatformSource, TransientSourceError
 from flows.sources.files import FileSource
-from models.text import extract_features
+from models.text import Parser, extract_features
 from models.tone import load_tone_model, score_frame, tone_model_version
 from models.tone_base import ToneModel
 from warehouse.lifecycle import apply_retention
@@ -285,10 +286,10 @@ def cached_tone_model(name: str, batch_size: int, max_length: int) -> ToneModel:
     return load_tone_model(name, batch_size=batch_size, max_length=max_length)
 
 
-def feature_frame(posts: pd.DataFrame) -> pd.DataFrame:
+def feature_frame(posts: pd.DataFrame, parser: Parser | None = None) -> pd.DataFrame:
     """spaCy features per post; identical texts (reposts) are parsed once."""
     unique = posts.drop_duplicates("text")
-    feats = dict(zip(unique["text"], extract_features(list(unique["text"])), strict=True))
+    feats = dict(zip(unique["text"], extract_features(list(unique["text"]), parser=parser), strict=True))
     rows = []
     for post_id, text, lang, tags in posts[["post_id", "text", "lang", "hashtags"]].itertuples(index=False):
         f = feats[text]
@@ -324,11 +325,21 @@ def tone_frame(model: ToneModel, posts: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+# Distinct texts given features between two commits of `features_task`: a kill loses at most this much
+# work (about 40 s of spaCy on 2 cores), and each group keeps two worker processes busy.
+FEATURE_COMMIT_TEXTS = 10_000
+
+
 @task(name="extract-features", cache_policy=NO_CACHE)
-def features_task(settings: Settings) -> int:
+def features_task(settings: Settings, commit_every: int = FEATURE_COMMIT_TEXTS) -> int:
+    """spaCy's features for every post that has none, committed group by group (a killed run keeps
+    what it wrote, and the next goes on from there)."""
     warehouse = open_warehouse(settings)
     posts = warehouse.posts_without_features()
-    return warehouse.write_features(feature_frame(posts)) if len(posts) else 0
+    processes = settings.nlp_processes or os.cpu_count() or 1
+    with Parser(processes=processes, entities=settings.nlp_entities) as parser:
+        groups = text_groups(posts, commit_every)
+        return sum(warehouse.write_features(feature_frame(group, parser)) for group in groups)
 
 
 # Distinct texts scored between two commits of `tone_task`: a kill loses at most this much work

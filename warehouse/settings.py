@@ -172,10 +172,30 @@ class Settings(BaseSettings):
     )
     tone_batch_size: int = Field(default=64, ge=1)
     tone_max_length: int = Field(default=128, ge=8, le=512)
+    nlp_processes: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Worker processes for spaCy's features in enrich (spaCy uses one core each); 0: one per CPU core. "
+            "Used only when there are enough new texts to pay for starting them."
+        ),
+    )
+    nlp_entities: bool = Field(
+        default=True,
+        description=(
+            "Named entities (post_features.entities) in enrich. spaCy's entity recogniser is 60% of its time "
+            "on posts and nothing in the dashboard or report reads them yet: set false for large runs."
+        ),
+    )
     community_seed: int = Field(default=42)
     window_days: int = Field(default=7, ge=1, description="Analysis window, ending at the newest post.")
     polarization_rewirings: int = Field(
-        default=20, ge=0, description="Degree-preserving random rewirings behind each polarization baseline."
+        default=20,
+        ge=0,
+        description=(
+            "Degree-preserving random rewirings behind each polarization baseline, at most: it stops after 5 "
+            "once its mean is known to 1% of the excess (large graphs)."
+        ),
     )
 
     # --- constructive voices (documented in models/voices.py)

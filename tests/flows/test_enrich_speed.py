@@ -4,6 +4,8 @@ once however many people it was addressed to; an analysis reads the roles of its
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 from flows import pipeline
 from flows.analysis import _roles
 from models import roles
-from models.text import extract_features
+from models.text import Parser, extract_features
 from models.tone import MiniLMTone
 from models.tone_base import ToneScore
 from warehouse.settings import Settings
@@ -122,6 +124,50 @@ def test_texts_that_differ_only_in_mentions_links_and_tags_are_parsed_once_with_
     assert together == [extract_features([t])[0] for t in texts]
     assert together[0].mentions == ["drjane"] and together[1].urls == ["https://example.org/x"]
     assert together[0].key_terms == together[1].key_terms and together[0].key_terms
+
+
+def test_spacy_in_two_worker_processes_gives_the_features_of_one_process_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The workers start with "spawn", which re-runs the parent's __main__ file: Streamlit's AppTest
+    # (earlier tests) leaves the dashboard installed as __main__; `commonground`'s is its console script.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    # 36 texts in chunks of 5: eight tasks for two workers, whose answers must come back in input order.
+    texts = [f"{t} Dr Patel said in Leeds on Monday." if i % 3 == 0 else t for i, t in enumerate(TEXTS * 3)]
+    texts = [f"{t} ({i})" for i, t in enumerate(texts)]
+    alone = extract_features(texts)
+    with Parser(processes=2, min_texts_per_process=10, chunk_texts=5) as parser:
+        assert extract_features(texts[:15], parser=parser) == alone[:15]
+        assert not parser.workers_started  # 15 texts are too few for two workers of at least 10
+        assert extract_features(texts, parser=parser) == alone
+        assert parser.workers_started
+        assert extract_features(texts[:3], parser=parser) == alone[:3]  # once started, they stay in use
+    assert not parser.workers_started
+    assert any(f.entities for f in alone) and all(f.key_terms for f in alone)
+
+
+def test_without_the_entity_recogniser_the_other_features_stay_the_same() -> None:
+    texts = [
+        "Dr Patel said in Leeds on Monday that the waiting list keeps growing #NHS",
+        "Funding for nurses.",
+    ]
+    full = extract_features(texts)
+    with Parser(entities=False) as parser:
+        lean = extract_features(texts, parser=parser)
+    assert full[0].entities and not any(f.entities for f in lean)
+    assert [f.key_terms for f in lean] == [f.key_terms for f in full]
+    assert [(f.n_words, f.lang, f.hashtags) for f in lean] == [(f.n_words, f.lang, f.hashtags) for f in full]
+
+
+def test_enrich_commits_features_group_by_group_and_a_rerun_adds_none(tmp_path: Path) -> None:
+    warehouse = _warehouse(tmp_path)
+    settings = Settings(data_dir=tmp_path, nlp_processes=1)
+    assert pipeline.features_task.fn(settings, commit_every=4) == 20  # 14 texts: four groups
+    written = warehouse.query("SELECT post_id, key_terms FROM post_features ORDER BY post_id")
+    assert len(written) == 20 and written["post_id"].is_unique
+    assert pipeline.features_task.fn(settings, commit_every=4) == 0
+    alone = pipeline.feature_frame(warehouse.query("SELECT post_id, text, lang, hashtags FROM posts"))
+    assert sorted(map(list, written["key_terms"])) == sorted(alone["key_terms"])
 
 
 def test_an_analysis_reads_the_roles_of_its_window_accounts_once() -> None:

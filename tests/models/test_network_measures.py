@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.network import endorsement_graph, polarization, rewire
+from models.network import baseline_settled, endorsement_graph, polarization, rewire
 from models.network_measures import boundary_polarization, random_walk_controversy, two_largest_sides
 from models.network_tone import hostility_across_camps
 
@@ -119,3 +119,22 @@ def test_hostility_across_camps_against_shuffled_tone() -> None:
     assert abs(calm["z"]) < 3
     nobody_across = hostility_across_camps(replies(0.5, 0.5).head(0), camps, seed=1, n_permutations=200)
     assert nobody_across["value"] == nobody_across["z"] == 0.0
+
+
+def test_the_baseline_is_settled_only_after_five_rewirings_and_when_its_mean_is_known_to_one_percent() -> (
+    None
+):
+    tight = [0.0090, 0.0091, 0.0089, 0.0090, 0.0090]
+    assert not baseline_settled(0.70, tight[:4])  # too few, however tight
+    assert baseline_settled(0.70, tight)  # standard error 0.00003 against an excess of 0.69
+    assert not baseline_settled(0.0092, tight)  # no real excess: its 1% is far below the standard error
+    noisy = [0.01, 0.05, 0.02, 0.09, 0.03]
+    assert not baseline_settled(0.70, noisy)  # standard error 0.014 against 1% of 0.66
+
+
+def test_small_graphs_run_every_rewiring_asked_for() -> None:
+    edges = pd.DataFrame(
+        [(f"a{i}", f"a{(i + k) % 40}", "repost") for i in range(40) for k in (1, 2, 3)],
+        columns=["src", "dst", "kind"],
+    )
+    assert polarization(edges, n_rewirings=7, seed=1, hub_share=0.01)["n_rewirings"] == 7
