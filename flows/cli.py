@@ -17,7 +17,12 @@ from pydantic_settings import SettingsError
 from flows.export_cli import add_export_parser
 from flows.lifecycle_cli import add_lifecycle_parsers
 from flows.options import RunOptions
-from flows.prefect_runtime import explain_startup_failure, prepare_environment, prepare_prefect_database
+from flows.prefect_runtime import (
+    explain_startup_failure,
+    prepare_environment,
+    prepare_prefect_database,
+    temporary_server,
+)
 from flows.privacy_cli import add_opt_out_parser
 from flows.sources.formats import DESCRIPTIONS, FORMATS
 from warehouse.settings import (
@@ -499,6 +504,12 @@ def main(argv: list[str] | None = None) -> int:
         prepare_environment(settings)
         if args.func in RUNS_FLOWS and not getattr(args, "preview", False):
             prepare_prefect_database()
+            with temporary_server() as server:
+                import flows.pipeline  # noqa: F401  (imported while the server starts)
+
+                if server is not None:
+                    server.wait_until_ready()
+                return int(args.func(args, settings))
         return int(args.func(args, settings))
     except ValidationError as exc:
         print(f"commonground: {explain_settings_error(exc)}", file=sys.stderr)

@@ -9,19 +9,20 @@ version and database; a marker file remembers it), and the start-up limit is rai
 `STARTUP_TIMEOUT_SECONDS` unless the user set it. If the server still does not answer, the user gets one
 line that says what to do.
 
-The fixed cost of a one-shot command, and why it stays (measured 2026-11-29, 2 cores at load 7-13, so
-every number is 2-4x a quiet machine's): a one-line `ingest` took 34-38 s wall, 21-23 s CPU. Of that,
-importing `flows.pipeline` is 4.4 s (Prefect 2.1 s, pandas 0.8 s, the network models 0.6 s), the
-temporary server 9-10 s to answer (its subprocess imports Prefect's server; skipping its migration check
-and block registration, `PREFECT_API_DATABASE_MIGRATE_ON_START`/`_BLOCKS_REGISTER_ON_START=false`,
-saved nothing measurable), the rest the flow run's API calls. Prefect 3.9 has no API-less mode: with no
-API URL and `PREFECT_SERVER_EPHEMERAL_ENABLED=false` a task call fails ("No Prefect API URL provided"),
-and `flow.fn` runs the body but its tasks still need a server. Starting the server in a thread while
-the command imports its flows was tried and gave no measurable gain on the busy machine (reverted).
-So one temporary server per command (Prefect reuses it for every flow and subflow of that command, so
-`demo` starts one, not five), `PREFECT_API_URL` for anyone who runs many commands (`prefect server
-start` once, then each command skips the start-up), and the work itself skipped when there is none: a
-rerun of `enrich` with no new posts loads neither spaCy nor the tone model.
+The fixed cost of a one-shot command (2 cores): a one-line `ingest` took 21.7 s on a quiet machine.
+Importing `flows.pipeline` is 4.4-4.8 s (Prefect 1.6-2.1 s, pandas 0.5-0.8 s); Prefect then imported its
+whole server package in the command's own process (3-4 s quiet, 11 s under cProfile at load 3) before
+starting the server, whose process imports it again and answers after 9-10 s; the flow itself ran in
+1-2 s. Prefect 3.9 has no API-less mode: with no API URL and `PREFECT_SERVER_EPHEMERAL_ENABLED=false` a
+task call fails ("No Prefect API URL provided"), and `flow.fn` runs the body but its tasks still need a
+server (Prefect's issue 15927, open). Starting Prefect's server in a thread while the command imported
+its flows gained nothing measurable (one GIL). So `TemporaryServer` starts the same server app itself,
+in its own process, before the command imports its flows, and waits for it only when the first flow
+is about to run: measured one after the other at load 5, a one-line `ingest` took 30.7-53.0 s against
+39.0-61.5 s for Prefect's own start (8-11 s less). One temporary server serves every flow and subflow
+of a command (`demo` starts one, not five); `PREFECT_API_URL` skips the start-up for anyone who runs
+many commands (`prefect server start` once); and the work itself is skipped when there is none: a rerun
+of `enrich` with no new posts loads neither spaCy nor the tone model.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from warehouse.settings import Settings
@@ -143,3 +144,111 @@ def explain_startup_failure(exc: BaseException) -> str | None:
         "run the command again or raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS; or start a server "
         "with `prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api."
     )
+
+
+class TemporaryServer:
+    """Prefect's temporary API server for one command, in a process of its own.
+
+    It is the server Prefect would start itself (the same app, `prefect.server.api.server:create_app`,
+    without its UI), started differently because the fixed cost of a one-shot command measured it worth
+    it: Prefect imports its whole server package in the command's own process before it starts one, and
+    only then starts it, while this one boots in its own process while the command imports its flows;
+    and its start-up limit is counted in real seconds (Prefect counts only its 0.1 s sleeps, so on a busy
+    machine it waited several times its limit, and kept polling a server that had already exited)."""
+
+    def __init__(self) -> None:
+        import socket
+        import subprocess
+        import tempfile
+
+        import prefect
+
+        with socket.socket() as sock:  # a free port on loopback, chosen by the kernel
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        # The server's output, shown only when it fails to start; closed by `stop`.
+        self.log = tempfile.TemporaryFile(mode="w+", prefix="commonground-prefect-server-")  # noqa: SIM115
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"}
+        argv = [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent)]
+        argv += ["--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1"]
+        argv += ["--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
+        self.process = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_until_ready(self) -> float:
+        """Seconds until the server answered its health check. The limit is
+        `PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS` (`prepare_environment` raises it to
+        STARTUP_TIMEOUT_SECONDS), in real seconds; a server that exits is reported at once."""
+        import urllib.error
+        import urllib.request
+
+        limit = float(
+            os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT_SECONDS)
+        )
+        started = time.monotonic()
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=5) as response:
+                    if response.status == 200:
+                        return time.monotonic() - started
+            except OSError:  # refused while it starts (URLError is an OSError)
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{TIMEOUT_MESSAGE}: it exited with code {self.process.returncode}. {self._tail()}"
+                )
+            if time.monotonic() - started > limit:
+                raise RuntimeError(f"{TIMEOUT_MESSAGE}. {self._tail()}")
+            time.sleep(0.1)
+
+    def _tail(self) -> str:
+        self.log.seek(0)
+        return self.log.read()[-2000:]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except Exception:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+@contextmanager
+def temporary_server() -> Iterator[TemporaryServer | None]:
+    """A temporary server for the command (Prefect's settings point at it until the block ends), or None
+    when a server is configured (`PREFECT_API_URL`, in the environment or a Prefect profile). Call
+    `wait_until_ready` before the first flow runs; what the command imports meanwhile overlaps its start."""
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    if get_current_settings().api.url:
+        yield None
+        return
+    server = TemporaryServer()
+    try:
+        with temporary_settings({PREFECT_API_URL: server.url}):
+            try:
+                yield server
+            finally:
+                _drain_workers()
+    finally:
+        server.stop()
+
+
+def _drain_workers() -> None:
+    """Send the logs and events Prefect still holds while its server is up (as its test harness does);
+    after the server stops they would be retried for a minute and then reported as failed."""
+    import inspect
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain() -> None:
+        for result in (APILogWorker.instance().drain(), EventsWorker.drain_all()):
+            if inspect.isawaitable(result):
+                await result
+
+    with suppress(RuntimeError):  # a worker that never started
+        run_coro_as_sync(drain())
