@@ -40,13 +40,16 @@ class BenchOptions:
     sizes: tuple[int, ...] | None = None  # e2e sizes in posts
     work_dir: Path | None = None
     snapshot: Path | None = None
+    standin_enrich: bool = False  # e2e: enrich replaced by lab/pipeline/standin.py
     context: dict[str, Any] = field(default_factory=dict)
 
 
 def run_section(name: str, options: BenchOptions) -> tuple[list[str], list[dict[str, Any]]]:
     module = importlib.import_module(BENCHMARKS[name])
     if name == "e2e":
-        out = module.run(options.quick, sizes=options.sizes, work_dir=options.work_dir)
+        out = module.run(
+            options.quick, sizes=options.sizes, work_dir=options.work_dir, standin=options.standin_enrich
+        )
         options.context["snapshot"] = out["snapshot"]
         return list(out["lines"]), list(out["rows"])
     if name == "dashboard":

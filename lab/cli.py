@@ -42,7 +42,11 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     everything = list(SMOKE) if args.smoke else list(BENCHMARKS)
     names = everything if args.what == "all" else [args.what]
     options = BenchOptions(
-        quick=args.quick or args.smoke, sizes=args.sizes, work_dir=args.work_dir, snapshot=args.snapshot
+        quick=args.quick or args.smoke,
+        sizes=args.sizes,
+        work_dir=args.work_dir,
+        snapshot=args.snapshot,
+        standin_enrich=args.standin_enrich,
     )
     run_bench(names, options=options)
     report = options.context["report"]
@@ -109,6 +113,12 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
         "--sizes", type=_sizes, help="e2e: post counts, comma-separated (default 10000,100000,1000000)"
     )
     bench.add_argument("--work-dir", type=Path, help="e2e/fixed: where generated data and databases go")
+    bench.add_argument(
+        "--standin-enrich",
+        action="store_true",
+        help="e2e: replace enrich by lab/pipeline/standin.py (no models; planted tones) to measure the other "
+        "stages and the dashboard at sizes where enrich takes hours",
+    )
     bench.add_argument(
         "--snapshot", type=Path, help="dashboard: the snapshot to query (default: e2e's largest)"
     )

@@ -87,10 +87,17 @@ def commonground(*args: str) -> list[str]:
 
 
 def run_size(
-    posts: int, work_dir: Path, env: dict[str, str], *, stages: tuple[str, ...] = STAGES, fresh: bool = True
+    posts: int,
+    work_dir: Path,
+    env: dict[str, str],
+    *,
+    stages: tuple[str, ...] = STAGES,
+    fresh: bool = True,
+    standin: bool = False,
 ) -> SizeRun:
     """Generate `posts` posts (cached between runs) and run each stage on a fresh data folder (or, with
-    `fresh=False`, on the one left by an earlier run, to finish its remaining stages)."""
+    `fresh=False`, on the one left by an earlier run, to finish its remaining stages). With `standin`,
+    enrich is replaced by lab/pipeline/standin.py (no models, planted tones; see there)."""
     folder = work_dir / f"posts-{posts}"
     data_dir = folder / "data"
     sample = folder / "sample"
@@ -107,7 +114,11 @@ def run_size(
         argv = commonground("--data-dir", str(data_dir), stage)
         if stage == "ingest":
             argv += ["--source", "file", "--path", str(sample / "conversation.jsonl")]
-        run = timed_process(stage, argv, folder / f"{stage}.log", env)
+        if stage == "enrich" and standin:
+            stage = "enrich (stand-in)"
+            argv = [sys.executable, "-m", "lab.pipeline.standin", "--data-dir", str(data_dir)]
+            argv += ["--truth", str(sample / "truth_posts.tsv")]
+        run = timed_process(stage, argv, folder / f"{stage.split()[0]}.log", env)
         result.stages.append(run)
         if run.rc != 0:
             break
@@ -201,7 +212,10 @@ def project(runs: list[SizeRun], target: int) -> list[str]:
 
 
 def run(
-    quick: bool = False, sizes: tuple[int, ...] | None = None, work_dir: Path | None = None
+    quick: bool = False,
+    sizes: tuple[int, ...] | None = None,
+    work_dir: Path | None = None,
+    standin: bool = False,
 ) -> dict[str, Any]:
     """Run every size; the lines, the rows and the largest snapshot built (for the dashboard section)."""
     sizes = sizes or (QUICK_SIZES if quick else FULL_SIZES)
@@ -209,7 +223,7 @@ def run(
     env = bench_env(work_dir)
     runs = []
     for posts in sorted(sizes):
-        run_ = run_size(posts, work_dir, env)
+        run_ = run_size(posts, work_dir, env, standin=standin)
         runs.append(run_)
         if not run_.ok:
             break

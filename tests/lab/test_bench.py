@@ -13,12 +13,15 @@ import pytest
 
 import lab.network.bench as network_bench
 from flows.cli import main
+from flows.pipeline import ingest_query, make_source, open_warehouse
 from flows.sources.jsonl import normalise_post
 from lab.cpu_limit import flops_per_text
 from lab.dashboard.bench import query_calls, time_calls
 from lab.pipeline.bench import SizeRun, StageRun, growth_exponent, project, summarise, timed_process
+from lab.pipeline.standin import fill
 from lab.sample.scale import write_large
 from warehouse.records import Provenance
+from warehouse.settings import Settings
 from warehouse.store import Warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,3 +162,25 @@ def test_dashboard_bench_times_every_query(tmp_path: Path) -> None:
     timings = time_calls(query_calls(snapshot), repeats=1)
     assert {"voices", "search_posts (text)", "network_map", "post_thread"} <= set(timings)
     assert all(0 < p50 <= p95 for p50, p95 in timings.values())
+
+
+def test_the_enrich_stand_in_fills_every_post_with_its_planted_tone_once(
+    large: tuple[Path, dict], tmp_path: Path
+) -> None:
+    folder, _ = large
+    posts = _posts(folder)[:600]
+    lines = (folder / "conversation.jsonl").read_text(encoding="utf-8").splitlines()[:600]
+    (tmp_path / "600.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings(data_dir=tmp_path, import_paths=[tmp_path / "600.jsonl"])
+    warehouse = open_warehouse(settings)
+    ingest_query(warehouse, make_source("file", settings), str(tmp_path / "600.jsonl"), "run")
+    counts = fill(warehouse.path, folder / "truth_posts.tsv", "minilm-test")
+    assert counts["features"] == counts["tone_scores"] == 600
+    assert fill(warehouse.path, folder / "truth_posts.tsv", "minilm-test")["features"] == 0  # nothing new
+    planted = dict(line.split("\t") for line in (folder / "truth_posts.tsv").read_text().splitlines())
+    stored = warehouse.query("SELECT p.native_id, t.tone FROM posts p JOIN tone_scores t USING (post_id)")
+    assert dict(zip(stored["native_id"], stored["tone"], strict=True)) == {
+        p["id"]: planted[p["id"]] for p in posts
+    }
+    features = warehouse.query("SELECT hashtags, key_terms FROM post_features")
+    assert sum(map(len, features["hashtags"])) > 600 and sum(len(k) > 0 for k in features["key_terms"]) > 590
