@@ -73,27 +73,51 @@ def test_only_the_startup_timeout_is_rewritten() -> None:
     )  # raised, but a server that never starts still fails in bounded time
 
 
-def test_ctrl_c_during_a_command_ends_it_promptly_and_leaves_no_server_behind(tmp_path: Path) -> None:
-    # Ctrl+C reaches the terminal's whole process group. The temporary server runs in a session of its
-    # own, so the command can still report to it on the way out, and then stops it; with the server in
-    # the group it died first and the command spent minutes retrying it.
+def _ingest_until_its_flow_runs(
+    tmp_path: Path, *, own_session: bool
+) -> tuple[subprocess.Popen[bytes], Path, int]:
+    """`ingest` of the bundled sample in a process of its own, once its flow runs: the process, its log
+    and the port of its temporary server."""
     sample = Path(__file__).resolve().parents[2] / "data" / "sample" / "conversation.jsonl"
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "COMMONGROUND_"))}
     argv = [sys.executable, "-m", "flows.cli", "--data-dir", str(tmp_path / "data"), "ingest"]
     argv += ["--source", "file", "--path", str(sample)]
     log = tmp_path / "out.log"
     with log.open("w") as out:
-        proc = subprocess.Popen(argv, env=clean, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 300
-        while "Beginning flow run" not in log.read_text() and proc.poll() is None:
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.2)
-        os.killpg(proc.pid, signal.SIGINT)
-        interrupted = time.monotonic()
-        proc.wait(timeout=120)
+        proc = subprocess.Popen(
+            argv, env=clean, stdout=out, stderr=subprocess.STDOUT, start_new_session=own_session
+        )
+    deadline = time.monotonic() + 300
+    while not (found := re.findall(r"View at http://127\.0\.0\.1:(\d+)/", log.read_text())):
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.2)
+    return proc, log, int(found[0])
+
+
+def _closed(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_ctrl_c_during_a_command_ends_it_promptly_and_leaves_no_server_behind(tmp_path: Path) -> None:
+    # Ctrl+C reaches the terminal's whole process group. The temporary server runs in a session of its
+    # own, so the command can still report to it on the way out, and then stops it; with the server in
+    # the group it died first and the command spent minutes retrying it.
+    proc, log, port = _ingest_until_its_flow_runs(tmp_path, own_session=True)
+    os.killpg(proc.pid, signal.SIGINT)
+    interrupted = time.monotonic()
+    proc.wait(timeout=120)
     said = log.read_text()
     assert time.monotonic() - interrupted < 60, said[-3000:]
     assert "Error logging to API" not in said
-    port = int(re.findall(r"View at http://127\.0\.0\.1:(\d+)/", said)[0])
-    with socket.socket() as sock:
-        assert sock.connect_ex(("127.0.0.1", port)) != 0, "the temporary server outlived its command"
+    assert _closed(port), "the temporary server outlived its command"
+
+
+def test_a_killed_command_takes_its_temporary_server_with_it(tmp_path: Path) -> None:
+    proc, _, port = _ingest_until_its_flow_runs(tmp_path, own_session=False)
+    proc.kill()  # SIGKILL: no finally, no atexit
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while not _closed(port):
+        assert time.monotonic() < deadline, "the temporary server outlived its killed command"
+        time.sleep(0.2)
