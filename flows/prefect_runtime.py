@@ -30,6 +30,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -158,7 +159,6 @@ class TemporaryServer:
 
     def __init__(self) -> None:
         import socket
-        import subprocess
         import tempfile
 
         import prefect
@@ -190,7 +190,6 @@ class TemporaryServer:
         """Seconds until the server answered its health check. The limit is
         `PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS` (`prepare_environment` raises it to
         STARTUP_TIMEOUT_SECONDS), in real seconds; a server that exits is reported at once."""
-        import urllib.error
         import urllib.request
 
         limit = float(
@@ -220,7 +219,7 @@ class TemporaryServer:
         self.process.terminate()
         try:
             self.process.wait(timeout=5)
-        except Exception:
+        except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
         self.log.close()

@@ -49,8 +49,7 @@ def test_the_first_command_on_a_fresh_home_passes_and_prepares_the_database_once
     # The command's own temporary server got every log line before it stopped, and stopped with it.
     assert "Error logging to API" not in first.stderr and "connection attempts failed" not in first.stderr
     port = int(re.findall(r"View at http://127\.0\.0\.1:(\d+)/", first.stderr)[0])
-    with socket.socket() as sock:
-        assert sock.connect_ex(("127.0.0.1", port)) != 0, "the temporary server outlived its command"
+    assert _closed(port), "the temporary server outlived its command"
 
     # Prepared once: the next command goes straight to the server. With a start-up limit the server
     # cannot meet, the user gets one line that says what to do, not Prefect's timeout and a log dump.
