@@ -3,9 +3,10 @@
 The shipped model (``minilm-tone``) is all-MiniLM-L6-v2 fine-tuned end to end by
 ``python -m lab.tone.train`` with one linear layer of heads on mean-pooled token states: the C3
 constructive head, the hostile head and one head per attribute (``models.tone_base.ATTRIBUTES``),
-trained on post-length corpora. ``constructive`` is then a calibrated combination of the heads (a
-logistic layer over their logits, fitted on validation data: reasoning, evidence, a proposal, a question,
-a story, told respectfully, and the absence of hostility), not the length of the text. Only what training
+trained on post-length corpora. ``constructive`` is then a calibrated combination of the heads
+(``models.tone_combine``: a logistic layer or gradient-boosted trees over their logits, fitted on
+validation data: reasoning, evidence, a proposal, a question, a story, told respectfully, and the absence
+of hostility), not the length of the text. Only what training
 changed ships, in ``models/weights/``: ``tone_encoder.safetensors`` (float16; every encoder tensor except
 the frozen word embeddings, which come from the packaged MiniLM, plus the heads) and ``tone_model.json``
 (head names, thresholds, the combination, training data, validation metrics).
@@ -39,16 +40,16 @@ from models.tone_base import (
     ToneScore,
     logit,
     prepare_text,
-    sigmoid,
     tone_of,
     unscored,
 )
+from models.tone_combine import Combination, combination_from_meta
 from models.tone_hf import HeadOverride, SequenceClassifier, override_spec, parse_overrides
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 3  # bump when the weights layout or prepare_text changes meaning
+SCHEMA_VERSION = 4  # bump when the weights layout or prepare_text changes meaning
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 ENCODER_FILE = "tone_encoder.safetensors"
 META_FILE = "tone_model.json"
@@ -101,52 +102,6 @@ NOT_SHIPPED = ("encoder.embeddings.word_embeddings.", "encoder.embeddings.positi
 # --------------------------------------------------------------------------------------------- weights
 
 
-LENGTH_CAP_WORDS = 200  # the length input stops growing here
-
-
-def length_feature(texts: Sequence[str]) -> np.ndarray:
-    """log(1 + words) of prepared texts, capped at ``LENGTH_CAP_WORDS``."""
-    words = np.array([min(len(t.split()), LENGTH_CAP_WORDS) for t in texts], dtype=np.float64)
-    return np.log1p(words)
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """A logistic layer over the heads, fitted on validation data by ``python -m lab.tone.train``:
-    ``p = sigmoid(coef_logit * logit(p_head) + sum(c * logit(p_other) for other, c in coef_heads)
-    + coef_length * log(1 + words) + intercept)``. ``constructive`` is such a combination of the bridging
-    and hostile heads; ``coef_length`` (0 unless training measured that it helps within the length
-    targets) is in the open in the model card."""
-
-    coef_logit: float = 1.0
-    intercept: float = 0.0
-    coef_heads: tuple[tuple[str, float], ...] = ()
-    coef_length: float = 0.0
-
-    @classmethod
-    def from_meta(cls, c: dict[str, Any]) -> Calibration:
-        return cls(
-            float(c.get("coef_logit", 1.0)),
-            float(c.get("intercept", 0.0)),
-            tuple((str(k), float(v)) for k, v in (c.get("coef_heads") or {}).items()),
-            float(c.get("coef_length", 0.0)),
-        )
-
-    def apply(
-        self, p: np.ndarray, heads: dict[str, np.ndarray] | None = None, texts: Sequence[str] | None = None
-    ) -> np.ndarray:
-        z = self.coef_logit * logit(p) + self.intercept
-        for name, c in self.coef_heads:
-            if heads is None or name not in heads:
-                raise ValueError(f"calibration needs the {name!r} head, which this model does not have")
-            z = z + c * logit(heads[name])
-        if self.coef_length:
-            if texts is None:
-                raise ValueError("this calibration needs the texts (it has a length term)")
-            z = z + self.coef_length * length_feature(texts)
-        return sigmoid(z)
-
-
 @dataclass(frozen=True)
 class ToneWeights:
     heads: tuple[str, ...]
@@ -154,7 +109,7 @@ class ToneWeights:
     state: dict[str, Any]  # name -> torch tensor (float32)
     meta: dict[str, Any]
     digest: str  # short hash of every weights file, so retraining gives a new model version
-    calibration: dict[str, Calibration] = field(default_factory=dict)  # head -> calibration
+    calibration: dict[str, Combination] = field(default_factory=dict)  # head -> combination
 
 
 def load_weights(weights_dir: Path | None = None) -> ToneWeights:
@@ -183,8 +138,8 @@ def load_weights(weights_dir: Path | None = None) -> ToneWeights:
             raise ValueError(f"{meta_path}: no '{required}' head")
     state = {k: v.float() for k, v in load_file(str(enc_path)).items()}
     thresholds = {k: float(v) for k, v in meta.get("thresholds", {}).items()}
-    calibration = {
-        head: Calibration.from_meta(c) for head, c in (meta.get("calibration") or {}).items() if head in heads
+    calibration: dict[str, Combination] = {
+        head: combination_from_meta(c) for head, c in (meta.get("calibration") or {}).items() if head in heads
     }
     return ToneWeights(heads, thresholds, state, meta, weights_digest(wdir), calibration)
 

@@ -1,10 +1,12 @@
 """``constructive`` as a calibrated combination of the heads, fitted and thresholded on validation data.
 
-A logistic layer over the logits of the heads (``models.tone.Calibration``): a post that reasons, cites
-evidence, proposes, asks or tells its own story, respectfully and without hostility, is constructive;
-length is not an input. It is fitted on C3 validation comments and the *tuning* part of the hand-written
-contrast set (``lab.tone.checksets``); the contrast set's holdout part is only ever measured. Scores used
-to choose are out of fold (C3 comments in five folds, contrast triples by ``triple_id % 5``).
+A combination over the logits of the heads (``models.tone_combine``): a post that reasons, cites evidence,
+proposes, asks or tells its own story, respectfully and without hostility, is constructive. Two forms are
+measured: a logistic layer, and gradient-boosted trees (``TREES``), which may also read log(1 + words) —
+trees can let length count only where the heads leave the tone open, which one logistic layer cannot.
+Every combination is fitted on C3 validation comments and the *tuning* part of the hand-written contrast
+set (``lab.tone.checksets``); the contrast set's holdout part is only ever measured. Scores used to
+choose are out of fold (C3 comments in five folds, contrast triples by ``triple_id % 5``).
 
 Several variants are measured and the one that meets the most targets on validation (then the best mean
 of C3 F1, C3 short macro-F1 and the contrast set's tuning macro-F1) ships; all of them go into the card.
@@ -23,21 +25,26 @@ import pandas as pd
 from lab.tone.checks import CONTRAST_TARGETS, contrast_by_split, length_correlation, meets_contrast
 from lab.tone.data import SHORT_WORDS, Data, c3_metrics, macro_f1, word_counts
 from lab.tone.stage import HEADS
-from models.tone import length_feature
-from models.tone_base import BRIDGING, HOSTILE_SIDE, logit, prepare_text, sigmoid
+from models.tone_base import BRIDGING, HOSTILE_SIDE, logit, prepare_text
+from models.tone_combine import LENGTH_INPUT, length_feature
 
 CONTRAST_WEIGHT = 0.5  # the tuning posts together weigh half as much as the C3 validation comments
 FOLDS = 5
 ALL = (*BRIDGING, "hostile", *HOSTILE_SIDE)
-# name -> (uses the C3 head, other heads, uses log(1 + words))
-VARIANTS: dict[str, tuple[bool, tuple[str, ...], bool]] = {
-    "C3 head + attributes + hostile": (True, ALL, False),
-    "attributes + hostile (no C3 head)": (False, ALL, False),
-    "C3 head + bridging attributes": (True, BRIDGING, False),
-    "C3 head alone (the old recipe, without length)": (True, (), False),
-    "C3 head + attributes + hostile + length": (True, ALL, True),
-    "attributes + hostile + length (no C3 head)": (False, ALL, True),
+# name -> (uses the C3 head, other heads, uses log(1 + words), form: a logistic layer or trees)
+VARIANTS: dict[str, tuple[bool, tuple[str, ...], bool, str]] = {
+    "C3 head + attributes + hostile": (True, ALL, False, "logistic"),
+    "attributes + hostile (no C3 head)": (False, ALL, False, "logistic"),
+    "C3 head + bridging attributes": (True, BRIDGING, False, "logistic"),
+    "C3 head alone (the old recipe, without length)": (True, (), False, "logistic"),
+    "C3 head + attributes + hostile + length": (True, ALL, True, "logistic"),
+    "attributes + hostile + length (no C3 head)": (False, ALL, True, "logistic"),
+    "trees: C3 head + attributes + hostile": (True, ALL, False, "trees"),
+    "trees: C3 head + attributes + hostile + length": (True, ALL, True, "trees"),
+    "trees: attributes + hostile + length (no C3 head)": (False, ALL, True, "trees"),
 }
+# Gradient-boosted trees of the "trees" variants (scikit-learn's HistGradientBoostingClassifier).
+TREES = {"max_depth": 3, "learning_rate": 0.05, "max_iter": 200}
 TARGETS = {"c3_f1": 0.93, "c3_short_macro_f1": 0.84, "length_corr_gap": 0.15}
 
 
@@ -71,26 +78,52 @@ def _features(p: np.ndarray, use_c3: bool, heads: Sequence[str], texts: Sequence
     return np.column_stack([x, length_feature(texts)]) if texts is not None else x
 
 
-def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
+def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, form: str) -> Any:
+    if form == "trees":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, "openmp"):  # a few thousand rows: threads only wait for each other
+            return HistGradientBoostingClassifier(**TREES, random_state=1).fit(x, y, sample_weight=w)
     from sklearn.linear_model import LogisticRegression
 
-    fit = LogisticRegression(C=1.0, max_iter=5000).fit(x, y, sample_weight=w)
-    return fit.coef_[0], float(fit.intercept_[0])
+    return LogisticRegression(C=1.0, max_iter=5000).fit(x, y, sample_weight=w)
 
 
-def _predict(x: np.ndarray, coef: np.ndarray, intercept: float) -> np.ndarray:
-    return np.asarray(sigmoid(x @ coef + intercept))
+def _predict(model: Any, x: np.ndarray) -> np.ndarray:
+    return np.asarray(model.predict_proba(x)[:, 1])
 
 
-def _calibration(
-    coef: np.ndarray, intercept: float, use_c3: bool, heads: Sequence[str], length: bool
-) -> dict[str, Any]:
-    c = [round(float(v), 6) for v in coef]
+def _round(v: float) -> float:
+    return float(f"{v:.7g}")
+
+
+def trees_meta(model: Any) -> dict[str, Any]:
+    """A fitted binary HistGradientBoostingClassifier as ``models.tone_combine.TreeCombination`` reads it:
+    the baseline and, per tree, node rows ``[feature, threshold, left, right]`` (a split) or ``[-1, value]``
+    (a leaf), to 7 significant digits."""
+    trees = [
+        [
+            [-1, _round(n["value"])]
+            if n["is_leaf"]
+            else [int(n["feature_idx"]), _round(n["num_threshold"]), int(n["left"]), int(n["right"])]
+            for n in predictor.nodes
+        ]
+        for (predictor,) in model._predictors
+    ]
+    return {"baseline": _round(np.ravel(model._baseline_prediction)[0]), "trees": trees}
+
+
+def _calibration(model: Any, use_c3: bool, heads: Sequence[str], length: bool, form: str) -> dict[str, Any]:
+    if form == "trees":
+        inputs = (["constructive"] if use_c3 else []) + list(heads) + ([LENGTH_INPUT] if length else [])
+        return {"form": "trees", "inputs": inputs, **TREES, **trees_meta(model)}
+    c = [round(float(v), 6) for v in model.coef_[0]]
     out: dict[str, Any] = {"coef_logit": c.pop(0) if use_c3 else 0.0}
     if length:
         out["coef_length"] = c.pop()
     out["coef_heads"] = dict(zip(heads, c, strict=True))
-    out["intercept"] = round(intercept, 6)
+    out["intercept"] = round(float(model.intercept_[0]), 6)
     return out
 
 
@@ -134,6 +167,7 @@ def _variant(
     use_c3: bool,
     heads: Sequence[str],
     length: bool,
+    form: str,
 ) -> dict[str, Any]:
     c3_x = _features(probs["c3"], use_c3, heads, data.c3_val["text"].tolist() if length else None)
     c3_y = data.c3_val["y"].to_numpy()
@@ -156,15 +190,14 @@ def _variant(
     )
     oof = np.zeros(len(y))
     for k in range(FOLDS):
-        coef, b = _fit(x[folds != k], y[folds != k], w[folds != k])
-        oof[folds == k] = _predict(x[folds == k], coef, b)
+        oof[folds == k] = _predict(_fit(x[folds != k], y[folds != k], w[folds != k], form), x[folds == k])
     n = len(c3_y)
     c3 = (c3_y, oof[:n], words)
     tune_set = (checks.contrast["label"].to_numpy()[tune], oof[n:], ~con_hostile[tune])
     grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
     t = float(max(grid, key=lambda g: _threshold_rank(float(g), c3, tune_set)))
-    coef, b = _fit(x, y, w)
-    p_con_all = _predict(con_x, coef, b)
+    model = _fit(x, y, w, form)
+    p_con_all = _predict(model, con_x)
     p_con_all[tune] = oof[n:]  # tuning posts: their out-of-fold scores; holdout: the final fit
     short = words < SHORT_WORDS
     crowd = pd.to_numeric(data.c3_val["constructive"], errors="coerce").to_numpy(dtype=float)
@@ -176,7 +209,15 @@ def _variant(
         "contrast": contrast_by_split(checks.contrast, p_con_all, (p_con_all >= t) & ~con_hostile),
         "objective": round(_objective(t, c3, tune_set), 4),
     }
-    return {"report": report, "calibration": _calibration(coef, b, use_c3, heads, length), "threshold": t}
+    return {"report": report, "calibration": _calibration(model, use_c3, heads, length, form), "threshold": t}
+
+
+def _summary(calibration: dict[str, Any]) -> dict[str, Any]:
+    """A variant's calibration as the report keeps it: trees are counted, not copied (the chosen one's
+    are in ``calibration.constructive``)."""
+    if "trees" not in calibration:
+        return calibration
+    return {**{k: v for k, v in calibration.items() if k != "trees"}, "n_trees": len(calibration["trees"])}
 
 
 def targets_met(report: dict[str, Any]) -> int:
@@ -215,6 +256,8 @@ def choose_constructive(
         "report": {
             "chosen": chosen,
             "contrast_weight": CONTRAST_WEIGHT,
-            "variants": {k: {**v["report"], "calibration": v["calibration"]} for k, v in results.items()},
+            "variants": {
+                k: {**v["report"], "calibration": _summary(v["calibration"])} for k, v in results.items()
+            },
         },
     }

@@ -10,7 +10,8 @@
    last one instead of training again.
 2. Per head: ROC-AUC and F1 on the validation split of every corpus that labels it; the decision
    threshold maximises F1 over them pooled. A head under ROC-AUC 0.80 is marked experimental.
-3. ``constructive`` = a logistic layer over the logits of the heads (``lab.tone.combine``), fitted on C3
+3. ``constructive`` = a combination of the heads' logits (``lab.tone.combine``: a logistic layer or
+   gradient-boosted trees, some with log(1 + words)), fitted on C3
    validation and the tuning part of the contrast set (never its holdout), out of fold; the variant and
    the threshold are chosen on validation only. ``hostile``'s threshold maximises TweetEval macro-F1.
 4. Write ``tone_encoder.safetensors`` (float16), ``tone_model.json`` and ``MODEL_CARD.md`` to ``--out``,
@@ -23,6 +24,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -166,18 +168,25 @@ def encoder_meta(name: str, info: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def meta_json(meta: dict[str, Any]) -> str:
+    """``tone_model.json``'s text: indented, with each list of numbers (a tree's node) on one line."""
+    text = json.dumps(meta, indent=2)
+    numbers = re.compile(r"\[\s+([-+.0-9eE,\s]+?)\s+\]")
+    return numbers.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text) + "\n"
+
+
 def finish(meta: dict[str, Any], out_dir: Path, ddir: Path, enc_dir: Path | None, t_start: float) -> None:
     """Writes ``tone_model.json``, measures the written model end to end, then writes the card."""
     from lab.tone.evaluate import posts_checks
     from models.tone import MiniLMTone
 
     meta_path = out_dir / META_FILE
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    meta_path.write_text(meta_json(meta))
     model = MiniLMTone(enc_dir, out_dir, threads=2)
     meta["end_to_end"] = posts_checks(model, ddir)
     log(f"end to end: {json.dumps(meta['end_to_end'])[:2000]}")
     meta["training"]["total_minutes"] = round((time.perf_counter() - t_start) / 60, 1)
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    meta_path.write_text(meta_json(meta))
     (out_dir / "MODEL_CARD.md").write_text(model_card(meta))
     log(f"wrote {out_dir / ENCODER_FILE}, {meta_path}, {out_dir / 'MODEL_CARD.md'}")
 

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from models.tone import META_FILE, Calibration, MiniLMTone
+from models.tone import META_FILE, MiniLMTone
 from models.tone_base import HOSTILE_SIDE, UNSCORED, ToneScore, prepare_text
+from models.tone_combine import Calibration, combination_from_meta
 
 FRENCH = "Les délais aux urgences sont beaucoup trop longs, il faut embaucher plus d'infirmières."
 
@@ -159,22 +160,15 @@ def test_the_trained_model_applies_the_combination_training_chose(
 
     meta = json.loads((tiny_heads.parent / META_FILE).read_text())
     chosen = meta["calibration"]["constructive"]
-    assert (
-        {"coef_logit", "coef_heads", "intercept"}
-        <= set(chosen)
-        <= {
-            "coef_logit",
-            "coef_heads",
-            "intercept",
-            "coef_length",  # only in the variants that measure a length term
-        }
-    )
+    logistic = {"coef_logit", "coef_heads", "intercept"}
+    trees = {"form", "inputs", "baseline", "trees", "max_depth", "learning_rate", "max_iter"}
+    assert set(chosen) == trees or logistic <= set(chosen) <= logistic | {"coef_length"}
     trained = MiniLMTone(tiny_encoder_dir, tiny_heads)
     assert set(trained.weights.calibration) == {"constructive"}
     raw_model = MiniLMTone(tiny_encoder_dir, _copy_with_calibration(tiny_heads, tmp_path / "raw", {}))
     raw = raw_model.probabilities(TEXTS)
     heads = {h: raw[:, i] for i, h in enumerate(raw_model.weights.heads)}
-    expected = Calibration.from_meta(chosen).apply(
+    expected = combination_from_meta(chosen).apply(
         heads["constructive"], heads, [prepare_text(t) for t in TEXTS]
     )
     np.testing.assert_allclose(trained.probabilities(TEXTS)[:, 0], expected, atol=1e-5)

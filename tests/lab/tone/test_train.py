@@ -17,7 +17,7 @@ import pytest
 from lab.tone import train
 from lab.tone.checks import HEAD_AUC_TARGET
 from lab.tone.checksets import civil_criticism, contrast_posts, corpus_civil_criticism
-from lab.tone.combine import CONTRAST_WEIGHT, VARIANTS
+from lab.tone.combine import CONTRAST_WEIGHT, TREES, VARIANTS
 from lab.tone.corpora import LICENCES, LOADERS, MAPPING, ucc
 from lab.tone.evaluate import REPEATS
 from lab.tone.finetune import FinetuneConfig
@@ -112,16 +112,24 @@ def test_constructive_is_the_chosen_combination_of_heads(meta: dict[str, Any]) -
         assert v["c3_val_out_of_fold"]["n"] == meta["datasets"]["rows"]["c3"]["val"]
         assert {k: m["triples"] for k, m in v["contrast"].items()} == triples  # the holdout is measured too
         assert 0 <= v["targets_met"] <= 4 and 0.05 <= v["threshold"] <= 0.95
-        uses_c3, heads, length = VARIANTS[name]
-        assert set(v["calibration"]["coef_heads"]) == set(heads), name
-        assert (v["calibration"]["coef_logit"] != 0.0) == uses_c3, name
-        assert ("coef_length" in v["calibration"]) == length, name  # the length term only where measured
+        uses_c3, heads, length, form = VARIANTS[name]
+        cal = v["calibration"]
+        if form == "trees":
+            inputs = (["constructive"] if uses_c3 else []) + list(heads) + (["length"] if length else [])
+            assert cal["inputs"] == inputs and cal["n_trees"] == TREES["max_iter"], name
+        else:
+            assert set(cal["coef_heads"]) == set(heads), name
+            assert (cal["coef_logit"] != 0.0) == uses_c3, name
+            assert ("coef_length" in cal) == length, name  # the length term only where measured
         corr = v["length_correlation_c3_short"]
         assert -1.0 <= corr["model"] <= 1.0 and corr["n"] > 0
     best = max(rep["variants"].items(), key=lambda kv: (kv[1]["targets_met"], kv[1]["objective"]))
     assert rep["chosen"] == best[0]
     chosen = rep["variants"][rep["chosen"]]
-    assert meta["calibration"] == {"constructive": chosen["calibration"]}
+    shipped = dict(meta["calibration"]["constructive"])
+    if "trees" in shipped:  # the report counts the chosen trees; the calibration holds them
+        assert len(shipped.pop("trees")) == chosen["calibration"].pop("n_trees")
+    assert set(meta["calibration"]) == {"constructive"} and shipped == chosen["calibration"]
     assert meta["thresholds"]["constructive"] == chosen["threshold"]
 
 
@@ -136,7 +144,10 @@ def test_the_written_model_is_measured_end_to_end(meta: dict[str, Any], tiny_dat
         "length",
         "sample_conversation",
         "speed",
+        "combination_out_of_fold",
     }
+    chosen = meta["metrics"]["constructive"]["variants"][meta["metrics"]["constructive"]["chosen"]]
+    assert e["combination_out_of_fold"]["c3"] == chosen["c3_val_out_of_fold"]
     for head, per in e["heads"].items():
         assert head in HEADS and set(per) <= set(LOADERS) | {"tweeteval"}
         for corpus, m in per.items():
