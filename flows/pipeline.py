@@ -6,7 +6,7 @@ import copy
 import logging
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -179,13 +179,16 @@ def ingest_query(
     `total` is added to page by page, so a caller still knows what was written when a page fails."""
     total = UpsertCounts() if total is None else total
     since = warehouse.get_cursor(source.name, query)
-    for page in source.fetch(query, since=since):
-        counts = warehouse.upsert_batch(page.batch, run_id=run_id, query=query)
-        total.add(counts)
-        if source.name != "file":
-            warehouse.record_reads(run_id, source.name, query, counts.read)
-            if page.cursor:
-                warehouse.set_cursor(source.name, query, page.cursor)
+    # A file's pages come back to back: one connection for them, not one (and a checkpoint) per page.
+    # A platform may wait minutes between pages (rate limits), and must not hold the file meanwhile.
+    with warehouse.holding() if source.name == "file" else nullcontext():
+        for page in source.fetch(query, since=since):
+            counts = warehouse.upsert_batch(page.batch, run_id=run_id, query=query)
+            total.add(counts)
+            if source.name != "file":
+                warehouse.record_reads(run_id, source.name, query, counts.read)
+                if page.cursor:
+                    warehouse.set_cursor(source.name, query, page.cursor)
     return total
 
 

@@ -7,9 +7,10 @@ payload came from, so any row in the warehouse can be traced back and re-derived
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 
@@ -109,7 +110,9 @@ class Batch:
     lines: list[int | None] = field(default_factory=list)
 
     def extend(self, other: Batch) -> None:
-        self.lines = [*self.post_lines(), *other.post_lines()]
+        if len(self.lines) != len(self.posts):
+            self.lines = self.post_lines()
+        self.lines.extend(other.lines if len(other.lines) == len(other.posts) else other.post_lines())
         self.posts.extend(other.posts)
         self.accounts.extend(other.accounts)
         self.interactions.extend(other.interactions)
@@ -119,6 +122,17 @@ class Batch:
     def post_lines(self) -> list[int | None]:
         """`lines`, one per post."""
         return [*self.lines, *[None] * (len(self.posts) - len(self.lines))][: len(self.posts)]
+
+
+def _pickled_by_fields(*kinds: type) -> None:
+    """Pickle records as (type, field values): the dataclass default for slotted classes calls Python
+    per record, and a large import sends every page from its worker process (flows/sources/parallel.py)."""
+    for kind in kinds:
+        values = attrgetter(*(f.name for f in fields(kind)))
+        kind.__reduce__ = lambda record, values=values: (type(record), values(record))  # type: ignore[method-assign,assignment,misc]
+
+
+_pickled_by_fields(Provenance, Account, Post, Interaction, Quarantined)
 
 
 def utcnow() -> datetime:

@@ -5,26 +5,36 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from warehouse import snapshot_privacy
 from warehouse.deletions import skip_deleted
 from warehouse.locks import DEFAULT_LOCK_WAIT_SECONDS, DEFAULT_RUN_LOCK_WAIT_SECONDS, connect_waiting
 from warehouse.privacy import Pseudonyms
-from warehouse.records import Account, Batch, Quarantined, utcnow
+from warehouse.records import Account, Batch, utcnow
 from warehouse.shapes import JSON_COLUMNS, RUN_COUNTS, RUN_PARAMS
-from warehouse.versions import CONTENT, Plan, plan_posts
+from warehouse.versions import Plan, plan_posts
+from warehouse.writes import (
+    HOLD_SECONDS,
+    HeldConnection,
+    insert_new,
+    record_row,
+    stored_posts,
+    upsert_accounts,
+    upsert_quarantine,
+)
 
 # Tables whose rows belong to one analysis (topic × window); a re-run replaces them whole.
 ANALYSIS_TABLES = (
@@ -112,21 +122,42 @@ class Warehouse:
         self.store_raw = store_raw
         self.lock_wait_seconds = lock_wait_seconds
         self.run_lock_wait_seconds = run_lock_wait_seconds
+        self._held: HeldConnection | None = None
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection once no other process holds the file: waits up to `lock_wait_seconds`, then
-        WarehouseBusy says which file and what to do."""
+        WarehouseBusy says which file and what to do. Within `holding()`, the held one."""
         if read_only and not self.path.exists():
             raise FileNotFoundError(
                 f"No warehouse at {self.path}. Run `commonground run` (or `commonground demo`) first."
             )
+        if self._held is not None and self._held.thread == threading.get_ident():
+            with self._held.use() as held:
+                yield held
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = connect_waiting(self.path, read_only=read_only, wait_seconds=self.lock_wait_seconds)
         try:
             yield con
         finally:
             con.close()
+
+    @contextmanager
+    def holding(self, hold_seconds: float = HOLD_SECONDS) -> Iterator[None]:
+        """Connections within the block (this thread's) reuse one writable connection, let go every
+        `hold_seconds` (warehouse/writes.py, HeldConnection): for the pages of one ingest."""
+        if self._held is not None:
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        opener = partial(connect_waiting, self.path, read_only=False, wait_seconds=self.lock_wait_seconds)
+        self._held = HeldConnection(opener, hold_seconds)
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            held.close()
 
     def init(self) -> None:
         with self.connect() as con:
@@ -145,29 +176,30 @@ class Warehouse:
         with self.connect() as con:
             con.execute("BEGIN")
             # A post its author deleted (`commonground compliance`) is never stored again.
-            batch, counts.deleted = skip_deleted(con, batch)
+            if con.execute("SELECT 1 FROM deletions LIMIT 1").fetchone():  # hashing every id costs
+                batch, counts.deleted = skip_deleted(con, batch)
             # Resolved with their payloads, which a conflict keeps even when raw payloads are not stored.
-            rows = [_record_row(p, True) for p in batch.posts]
+            rows = [record_row(p, True) for p in batch.posts]
             lines = batch.post_lines()
-            stored = _stored_posts(con, {r["post_id"] for r in rows})
+            stored = stored_posts(con, {r["post_id"] for r in rows})
             plan = plan_posts(rows, stored, lines, run_id)
             self._write_posts(con, plan, replaced=sorted(plan.changed & stored.keys()))
             versions = _last_per_key(self._without_raw(plan.versions), "version_id")
-            recorded = _insert_new(con, "post_versions", "version_id", versions)
+            recorded = insert_new(con, "post_versions", "version_id", versions)
             older_recorded = max(0, recorded - plan.newer)
             counts.posts_stored = plan.stored + plan.newer + older_recorded
             counts.edits = plan.newer + older_recorded
             counts.duplicates = plan.duplicates + plan.older - older_recorded
             counts.conflicts = len(plan.conflicts)
-            counts.accounts = _upsert_accounts(con, self._merge_accounts(batch.accounts))
+            counts.accounts = upsert_accounts(con, self._merge_accounts(batch.accounts))
             kept = [i for i in batch.interactions if i.post_id in plan.changed]
-            interactions = _last_per_key([_record_row(i, False) for i in kept], "interaction_id")
-            counts.interactions = _insert_new(con, "interactions", "interaction_id", interactions)
+            interactions = _last_per_key([record_row(i, False) for i in kept], "interaction_id")
+            counts.interactions = insert_new(con, "interactions", "interaction_id", interactions)
             quarantined = [
-                _record_row(q, True, run_id=run_id, quarantined_at=utcnow())
+                record_row(q, True, run_id=run_id, quarantined_at=utcnow())
                 for q in [*batch.quarantined, *plan.conflicts]
             ]
-            _upsert_quarantine(con, _last_per_key(quarantined, "quarantine_id"))
+            upsert_quarantine(con, _last_per_key(quarantined, "quarantine_id"))
             con.execute("COMMIT")
         return counts
 
@@ -181,7 +213,7 @@ class Warehouse:
         if replaced:
             for table in ("interactions", "post_features", "tone_scores", "posts"):
                 con.execute(f"DELETE FROM {table} WHERE list_contains(?, post_id)", [replaced])
-        _insert_new(con, "posts", "post_id", rows)
+        insert_new(con, "posts", "post_id", rows)
 
     def _merge_accounts(self, accounts: Sequence[Account]) -> list[dict[str, Any]]:
         """One row per account; a mention-only stub (no bio, no followers) never replaces a profile."""
@@ -189,7 +221,7 @@ class Warehouse:
         for a in accounts:
             is_stub = a.followers_count is None and not a.bio
             if a.account_id not in merged or not is_stub:
-                merged[a.account_id] = _record_row(a, self.store_raw)
+                merged[a.account_id] = record_row(a, self.store_raw)
         return list(merged.values())
 
     # --- cursors ---------------------------------------------------------------------------------
@@ -489,101 +521,3 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
     con.register("batch_frame", frame)
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM batch_frame ON CONFLICT DO NOTHING")
     con.unregister("batch_frame")
-
-
-def _record_row(record: Any, store_raw: bool, **extra: Any) -> dict[str, Any]:
-    """A record as a row of its table: its fields by name, its provenance spread into columns."""
-    row = {name: getattr(record, name) for name in record.__dataclass_fields__ if name != "provenance"}
-    if "provenance" in record.__dataclass_fields__:
-        prov = record.provenance
-        row.update(
-            query=prov.query,
-            source_url=prov.url,
-            client_version=prov.client_version,
-            retrieved_at=prov.retrieved_at,
-        )
-    if "raw" in row and not store_raw and not isinstance(record, Quarantined):
-        row["raw"] = None  # the quarantine keeps its payload: it is what a person must fix
-    return {**row, **extra}
-
-
-# DuckDB's types in schema.sql → Arrow's, so batches are built against the table's own columns.
-_ARROW_TYPES = {
-    "VARCHAR": pa.string(),
-    "JSON": pa.string(),
-    "TIMESTAMP": pa.timestamp("us"),
-    "BIGINT": pa.int64(),
-    "INTEGER": pa.int32(),
-    "DOUBLE": pa.float64(),
-    "BOOLEAN": pa.bool_(),
-    "VARCHAR[]": pa.list_(pa.string()),
-}
-
-
-def _batch(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> pa.Table:
-    columns = con.execute(f"DESCRIBE {table}").fetchall()
-    return pa.Table.from_pylist(rows, schema=pa.schema([(c[0], _ARROW_TYPES[c[1]]) for c in columns]))
-
-
-def _insert_new(con: duckdb.DuckDBPyConnection, table: str, key: str, rows: list[dict[str, Any]]) -> int:
-    """Insert the rows whose key is new (by column name); how many were new."""
-    if not rows:
-        return 0
-    con.register("batch_rows", _batch(con, table, rows))
-    new = con.execute(f"SELECT count(*) FROM batch_rows ANTI JOIN {table} USING ({key})").fetchone()
-    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM batch_rows ON CONFLICT DO NOTHING")
-    con.unregister("batch_rows")
-    return int(new[0]) if new else 0
-
-
-def _stored_posts(con: duckdb.DuckDBPyConnection, post_ids: set[str]) -> dict[str, dict[str, Any]]:
-    """The kept version of each of these posts already in the warehouse."""
-    if not post_ids:
-        return {}
-    columns = ", ".join(("post_id", "native_id", "source", "query", "source_url", "raw", *CONTENT))
-    frame = con.execute(
-        f"SELECT {columns} FROM posts WHERE list_contains(?, post_id)", [sorted(post_ids)]
-    ).fetchall()
-    names = ["post_id", "native_id", "source", "query", "source_url", "raw", *CONTENT]
-    found = {}
-    for values in frame:
-        row = dict(zip(names, values, strict=True))
-        found[row["post_id"]] = row
-    return found
-
-
-def _upsert_quarantine(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
-    """Insert new quarantined payloads; one seen again is stamped with this run, so a run's report
-    lists every payload it could not store, not only those it saw first."""
-    if not rows:
-        return
-    con.register("batch_quarantine", _batch(con, "quarantine", rows))
-    con.execute(
-        """INSERT INTO quarantine BY NAME SELECT * FROM batch_quarantine
-           ON CONFLICT (quarantine_id) DO UPDATE SET run_id = excluded.run_id,
-               quarantined_at = excluded.quarantined_at"""
-    )
-    con.unregister("batch_quarantine")
-
-
-def _upsert_accounts(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
-    """Insert new accounts and refresh known ones; a stub (mentioned only) keeps a fuller profile."""
-    if not rows:
-        return 0
-    con.register("batch_accounts", _batch(con, "accounts", rows))
-    new = con.execute("SELECT count(*) FROM batch_accounts ANTI JOIN accounts USING (account_id)").fetchone()
-    con.execute(
-        """
-        INSERT INTO accounts BY NAME SELECT * FROM batch_accounts
-        ON CONFLICT (account_id) DO UPDATE SET
-            handle = CASE WHEN excluded.handle = '' THEN accounts.handle ELSE excluded.handle END,
-            display_name = CASE WHEN excluded.followers_count IS NULL AND excluded.bio = ''
-                                THEN accounts.display_name ELSE excluded.display_name END,
-            bio = CASE WHEN excluded.bio = '' THEN accounts.bio ELSE excluded.bio END,
-            followers_count = coalesce(excluded.followers_count, accounts.followers_count),
-            url = coalesce(excluded.url, accounts.url),
-            retrieved_at = excluded.retrieved_at
-        """
-    )
-    con.unregister("batch_accounts")
-    return int(new[0]) if new else 0

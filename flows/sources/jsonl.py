@@ -37,10 +37,14 @@ from warehouse.records import (
 )
 
 FORMAT_VERSION = "commonground-jsonl/1"
+# `json.dumps(…, ensure_ascii=False, sort_keys=True, default=str)`, built once rather than per payload.
+_dump = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
 
 
 def _required_str(obj: dict[str, Any], key: str, where: str) -> str:
     value = obj.get(key)
+    if type(value) is str and (key == "text" or value.strip()):
+        return value  # nearly every value: one test
     if value is None or (isinstance(value, str) and not value.strip() and key != "text"):
         raise ValueError(f"missing required field {where}{key!r}")
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -101,7 +105,7 @@ def normalise_post(
         repost_of_post_id=_target(platform, refs[InteractionKind.REPOST]),
         hashtags=tuple(h.lstrip("#") for h in hashtags),
         provenance=provenance,
-        raw=json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str),
+        raw=_dump(obj),
         version_at=version_at,
     )
     batch = Batch(read=1)
@@ -154,7 +158,7 @@ def _author(obj: dict[str, Any], platform: str, provenance: Provenance) -> Accou
         followers_count=followers,
         url=_optional_str(author, "url"),
         provenance=provenance,
-        raw=json.dumps(author, ensure_ascii=False, sort_keys=True),
+        raw=_dump(author),
     )
 
 
@@ -163,6 +167,4 @@ def _mentioned(m: Any, platform: str, provenance: Provenance) -> Account:
         raise ValueError("each mention must be an object with 'id' and 'handle'")
     native = _required_str(m, "id", "mentions[].")
     handle = _required_str(m, "handle", "mentions[].").lstrip("@")
-    return stub_account(
-        platform, native, handle, provenance, json.dumps(m, ensure_ascii=False, sort_keys=True)
-    )
+    return stub_account(platform, native, handle, provenance, _dump(m))

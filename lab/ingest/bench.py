@@ -17,7 +17,8 @@ import duckdb
 from flows.sources.files import FileSource
 from warehouse.records import Batch
 from warehouse.settings import SAMPLE_CONVERSATION
-from warehouse.store import Warehouse, _record_row
+from warehouse.store import Warehouse
+from warehouse.writes import record_row
 
 FULL_POSTS = 20_000
 QUICK_POSTS = 600
@@ -39,7 +40,7 @@ def read_batches(path: Path, limit: int) -> list[Batch]:
 
 def _row(record: Any) -> dict[str, Any]:
     """The record as the warehouse stores it (its own row builder), with Python lists for DuckDB."""
-    row = _record_row(record, True)
+    row = record_row(record, True)
     if "hashtags" in row:
         row["hashtags"] = list(row["hashtags"])
     if "kind" in row:
