@@ -3,8 +3,9 @@
 Normalising (JSON, checks, records) and writing (DuckDB) each take about half of an import's time on one
 core. The worker runs the file source's own `pages`, so page boundaries, line numbers, quarantine
 reasons and the rule that a post read again starts a new page are those of reading in this process;
-it stays at most `AHEAD_PAGES` pages ahead, so memory does not grow with the file. As with every
-"spawn" worker, a script of one's own that imports a large file this way needs `if __name__ == "__main__":`.
+it stays at most `AHEAD_PAGES` pages ahead, so memory does not grow with the file. The worker is started
+without this process's main script (`_without_main_script`): "spawn" would otherwise run that script again
+in the worker (a user's own script, or a Streamlit page a test ran as `__main__`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import queue
+import sys
+import types
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,7 +42,8 @@ def pages_in_worker(source: PagedFile, path: Path) -> Iterator[Page]:
     worker = context.Process(
         target=_normalise_file, args=(source, str(path), pages), name="commonground-normalise", daemon=True
     )
-    worker.start()
+    with _without_main_script():
+        worker.start()
     try:
         received = 0
         while True:
@@ -60,6 +65,19 @@ def pages_in_worker(source: PagedFile, path: Path) -> Iterator[Page]:
             worker.terminate()
         worker.join()
         pages.close()
+
+
+@contextmanager
+def _without_main_script() -> Iterator[None]:
+    """While a "spawn" worker starts, `__main__` is a bare module, so the worker does not import this
+    process's main script again: the worker needs only `_normalise_file` and the source, by module name."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 def _next(pages: Any, worker: Any, path: Path) -> tuple[str, Any]:

@@ -101,3 +101,21 @@ def test_a_file_the_worker_cannot_read_fails_as_it_does_here(tmp_path: Path) -> 
             list(_source(in_worker=in_worker).fetch(str(path)))
         errors.append(str(error.value))
     assert errors[0] == errors[1] and str(path) in errors[1]
+
+
+def test_the_worker_does_not_run_the_main_script_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "spawn" re-runs the parent's main script in the worker; a script without a main guard (a user's,
+    or a Streamlit page a test ran as `__main__`) must not run, or fail, there."""
+    import sys
+    import types
+
+    script = tmp_path / "script_without_a_main_guard.py"
+    script.write_text("raise SystemExit('the main script ran again in the worker')\n", encoding="utf-8")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    pages = list(_source(in_worker=True).fetch(str(_file(tmp_path / "big.jsonl"))))
+    assert sum(page.batch.read for page in pages) == 33
+    assert sys.modules["__main__"] is main  # put back after the worker started
