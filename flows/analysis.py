@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
+from models.camp_lookup import appears_in
 from models.network import Camps, Polarization, detect_camps, polarization
 from models.network_layout import network_layout
 from models.network_tone import Hostility, hostility_across_camps
@@ -70,8 +72,8 @@ def _roles(
     read (models/roles.py parses each distinct bio once per process, so a run's windows share them)."""
     if accounts is None or accounts.empty:
         return {}
-    active = {*posts["author_id"], *interactions["src_account_id"], *interactions["dst_account_id"]}
-    accounts = accounts[accounts["account_id"].isin(active)]
+    active = [posts["author_id"], interactions["src_account_id"], interactions["dst_account_id"]]
+    accounts = accounts[appears_in(accounts["account_id"], active)]
     return dict(zip(accounts["account_id"], stakeholder_roles(accounts["bio"].tolist()), strict=True))
 
 
@@ -122,8 +124,13 @@ def run_analysis(inputs: dict[str, pd.DataFrame], settings: Settings) -> Analysi
     seed = settings.community_seed
     camps = detect_camps(edges, seed=seed)
     pol = polarization(
-        edges, seed=seed, n_rewirings=settings.polarization_rewirings, hub_share=settings.rwc_hub_share
+        edges,
+        seed=seed,
+        n_rewirings=settings.polarization_rewirings,
+        hub_share=settings.rwc_hub_share,
+        camps=camps,  # the same edges: its graph and partition are the observed ones
     )
+    camps.graph = camps.partition = None  # only polarization reads them: let them go
     hostility = hostility_across_camps(
         interactions, camps.camp, seed=seed, n_permutations=settings.hostility_permutations
     )
@@ -155,19 +162,61 @@ def run_analysis(inputs: dict[str, pd.DataFrame], settings: Settings) -> Analysi
     return Analysis(camps=camps, polarization=pol, hostility=hostility, tables=tables)
 
 
+@dataclass
+class WindowMemo:
+    """The last window one analyze run analysed. A window whose inputs are the very same rows (a
+    conversation younger than the shorter window puts every post of the month in the week too) takes
+    that analysis instead of computing it again: the analysis is a function of its inputs and the
+    settings alone (every random step is seeded), so the result is the same, minutes sooner at 1M posts.
+    The inputs are kept as Arrow tables, compared exactly: 0.3 GB instead of the frames' 1.9 GB at 1M."""
+
+    fingerprint: dict[str, tuple[pd.Index, pa.Table]] | None = None
+    settings: Settings | None = None
+    result: Analysis | None = None
+
+    def analysis_for(self, inputs: dict[str, pd.DataFrame], settings: Settings) -> Analysis:
+        """The remembered analysis when `inputs` and `settings` equal the remembered ones, else a new one."""
+        fingerprint = _fingerprint(inputs)
+        if self.result is not None and settings == self.settings and _same(fingerprint, self.fingerprint):
+            return self.result
+        self.fingerprint = self.result = None  # let the last window's go before this one's analysis
+        result = run_analysis(inputs, settings)
+        self.fingerprint, self.settings, self.result = fingerprint, settings, result
+        return result
+
+
+def _fingerprint(inputs: dict[str, pd.DataFrame]) -> dict[str, tuple[pd.Index, pa.Table]] | None:
+    """Each input frame's index and its values as an Arrow table (dtypes in its metadata); None when
+    a column has no Arrow form, and then nothing is reused."""
+    try:
+        return {k: (f.index, pa.Table.from_pandas(f, preserve_index=False)) for k, f in inputs.items()}
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+
+
+def _same(
+    a: dict[str, tuple[pd.Index, pa.Table]] | None, b: dict[str, tuple[pd.Index, pa.Table]] | None
+) -> bool:
+    if a is None or b is None or a.keys() != b.keys():
+        return False
+    return all(a[k][0].equals(b[k][0]) and a[k][1].equals(b[k][1], check_metadata=True) for k in a)
+
+
 def analyse_window(
     warehouse: Warehouse,
     settings: Settings,
     window: tuple[datetime, datetime],
     model_version: str,
     run_id: str,
+    memo: WindowMemo | None = None,
 ) -> WindowSummary:
-    """Analyse one time window, replace its analysis in the warehouse, and say what was found."""
+    """Analyse one time window, replace its analysis in the warehouse, and say what was found. With
+    `memo`, a window with the same inputs as the one analysed before reuses its analysis."""
     start, end = window
     inputs = without_opted_out(
         warehouse.analysis_inputs(start, end, model_version), opt_outs.account_ids(warehouse)
     )
-    result = run_analysis(inputs, settings)
+    result = memo.analysis_for(inputs, settings) if memo is not None else run_analysis(inputs, settings)
     analysis_id = f"{settings.topic}:{start:%Y-%m-%dT%H:%M}:{end:%Y-%m-%dT%H:%M}"
     n_posts, n_accounts = len(inputs["posts"]), int(inputs["posts"]["author_id"].nunique())
     analysis: dict[str, Any] = {

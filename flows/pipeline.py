@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
-from flows.analysis import analyse_window
+from flows.analysis import WindowMemo, analyse_window
 from flows.distributed import prefetch, scorer
 from flows.export_cli import export_step
 from flows.options import RunOptions
@@ -433,14 +433,14 @@ def analyze(options: RunOptions | None = None) -> dict[str, Any]:
     }
     with recorded_run(warehouse, "analyze", params) as counts:
         windows: dict[str, dict[str, Any]] = {}
+        memo = WindowMemo()  # a window with the same posts as the one before reuses its analysis
         for days in longer:
             window = analysis_window(warehouse, settings.model_copy(update={"window_days": days}))
-            summary = analyse_window(warehouse, settings, window, model_version, counts["run_id"])
+            summary = analyse_window(warehouse, settings, window, model_version, counts["run_id"], memo)
             windows[f"{days}d"] = asdict(summary)
         # The main window is written last: the dashboard and the report open the newest analysis.
-        counts.update(
-            asdict(analyse_window(warehouse, settings, (start, end), model_version, counts["run_id"]))
-        )
+        main = analyse_window(warehouse, settings, (start, end), model_version, counts["run_id"], memo)
+        counts.update(asdict(main))
         counts["longer_windows"] = windows
     return counts
 

@@ -34,18 +34,24 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import cg
 
 
-def two_largest_sides(graph: ig.Graph, camps: Sequence[int | None]) -> tuple[sparse.csr_matrix, np.ndarray]:
+def two_largest_sides(
+    graph: ig.Graph, camps: Sequence[int | None], *, ends: np.ndarray | None = None
+) -> tuple[sparse.csr_matrix, np.ndarray]:
     """The simple unweighted adjacency of the graph induced by the two largest camps, and each kept
-    vertex's side (0 for the largest camp, 1 for the next). Empty when there are fewer than two camps."""
+    vertex's side (0 for the largest camp, 1 for the next). Empty when there are fewer than two camps.
+    `ends`: the graph's edges as an (m, 2) array of vertex indices, when the caller has them."""
     sizes = Counter(c for c in camps if c is not None)
     if len(sizes) < 2:
         return sparse.csr_matrix((0, 0)), np.zeros(0, dtype=np.int8)
     (first, _), (second, _) = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
-    keep = np.array([c in (first, second) for c in camps])
-    side = np.array([0 if c == first else 1 for c in camps], dtype=np.int8)
+    labels = np.asarray(list(camps), dtype=object)
+    is_first = labels == first
+    keep = is_first | (labels == second)
+    side = np.where(is_first, 0, 1).astype(np.int8)
     index = np.full(len(camps), -1)
     index[keep] = np.arange(int(keep.sum()))
-    ends = np.asarray(graph.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    if ends is None:
+        ends = np.asarray(graph.get_edgelist(), dtype=np.int64).reshape(-1, 2)
     ends = ends[keep[ends[:, 0]] & keep[ends[:, 1]]]
     n = int(keep.sum())
     a, b = index[ends[:, 0]], index[ends[:, 1]]

@@ -14,6 +14,8 @@ from typing import TypedDict
 import numpy as np
 import pandas as pd
 
+from models.camp_lookup import CampLookup
+
 MIN_BASELINE_STD = 1e-3
 
 
@@ -42,8 +44,8 @@ def hostility_across_camps(
     hostile from 0.5). Returns value (across − within), baseline_mean, baseline_std, z, and the two
     shares with their counts. Without replies on both sides of the line every number is 0."""
     frame = interactions[interactions["kind"].isin(kinds)]
-    src = frame["src_account_id"].map(camps)
-    dst = frame["dst_account_id"].map(camps)
+    lookup = CampLookup(camps)
+    src, dst = lookup.of(frame["src_account_id"]), lookup.of(frame["dst_account_id"])
     placed = src.notna() & dst.notna()
     if "is_hostile" in frame:
         hostile_col = frame["is_hostile"].astype("boolean")

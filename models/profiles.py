@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -9,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from models.camp_lookup import CampLookup
 from models.tone_base import UNSCORED
 
 PROFILE_COLUMNS = [
@@ -64,16 +66,18 @@ def camp_profiles(
     if not members:
         return pd.DataFrame(columns=PROFILE_COLUMNS)
 
-    posts = posts.assign(camp=posts["author_id"].map(lambda a: camps.get(a)))
+    lookup = CampLookup(camps)
+    posts = posts.assign(camp=lookup.of(posts["author_id"]))
     own = posts[posts["repost_of_post_id"].isna() & posts["camp"].notna()]
-    hashtags = {c: [h for tags in own.loc[own["camp"] == c, "hashtags"] for h in tags] for c in members}
-    terms = {c: [t for ts in own.loc[own["camp"] == c, "key_terms"] for t in ts] for c in members}
+    # Chained, not listed: Counter then counts every word of a camp in C, not one Python step per word.
+    hashtags = {c: itertools.chain.from_iterable(own.loc[own["camp"] == c, "hashtags"]) for c in members}
+    terms = {c: itertools.chain.from_iterable(own.loc[own["camp"] == c, "key_terms"]) for c in members}
     top_tags = class_tfidf(hashtags, 6)
     top_terms = class_tfidf(terms, 10)
 
     inter = interactions.assign(
-        src_camp=interactions["src_account_id"].map(lambda a: camps.get(a)),
-        dst_camp=interactions["dst_account_id"].map(lambda a: camps.get(a)),
+        src_camp=lookup.of(interactions["src_account_id"]),
+        dst_camp=lookup.of(interactions["dst_account_id"]),
     )
     inter = inter[inter["src_camp"].notna() & inter["dst_camp"].notna()]
     endorse = inter[inter["kind"].isin(["repost", "quote"])]

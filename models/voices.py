@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.camp_lookup import CampLookup
+
 
 @dataclass(frozen=True)
 class VoiceParams:
@@ -63,13 +65,14 @@ def camps_reached(
         return pd.DataFrame({"account": pd.Series(dtype=str), "camp": pd.Series(dtype=int), "w": []})
     frame = interactions.assign(w=_engagement_weights(interactions, params.mention_weight))
     frame = frame[frame["w"] > 0]
+    lookup = CampLookup(camps)
     received = pd.DataFrame(
-        {"account": frame["dst_account_id"], "camp": frame["src_account_id"].map(camps), "w": frame["w"]}
+        {"account": frame["dst_account_id"], "camp": lookup.of(frame["src_account_id"]), "w": frame["w"]}
     )
     made = pd.DataFrame(
         {
             "account": frame["src_account_id"],
-            "camp": frame["dst_account_id"].map(camps),
+            "camp": lookup.of(frame["dst_account_id"]),
             "w": frame["w"] * params.made_weight,
         }
     )
