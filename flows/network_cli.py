@@ -63,7 +63,8 @@ def analyse_edge_file(path: Path, *, seed: int, n_rewirings: int, hub_share: flo
         edges = edges.assign(kind="repost")
         camps_from = "all edges (the file has no endorsements)"
     camps = detect_camps(edges, seed=seed)
-    computed = polarization(edges, seed=seed, n_rewirings=n_rewirings, hub_share=hub_share)
+    # the same edges: polarization reuses the camps' graph and partition instead of finding them again
+    computed = polarization(edges, seed=seed, n_rewirings=n_rewirings, hub_share=hub_share, camps=camps)
     pol = _without_baseline(computed) if n_rewirings == 0 else dict(computed)
     return {
         "communities": camps.camp,

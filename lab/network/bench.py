@@ -88,7 +88,9 @@ def analyse(conversation: dict[str, pd.DataFrame], *, n_rewirings: int, seed: in
     camps = detect_camps(edges, seed=seed)
     timings["camps"] = time.perf_counter() - start
     start = time.perf_counter()
-    pol = polarization(edges, seed=seed, n_rewirings=n_rewirings, hub_share=settings.rwc_hub_share)
+    pol = polarization(  # as the product runs it: the observed camps are the ones just found
+        edges, seed=seed, n_rewirings=n_rewirings, hub_share=settings.rwc_hub_share, camps=camps
+    )
     timings["polarization"] = time.perf_counter() - start
     start = time.perf_counter()
     hostility = hostility_across_camps(
