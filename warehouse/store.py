@@ -18,22 +18,31 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from warehouse import snapshot_privacy
 from warehouse.deletions import skip_deleted
 from warehouse.locks import DEFAULT_LOCK_WAIT_SECONDS, DEFAULT_RUN_LOCK_WAIT_SECONDS, connect_waiting
 from warehouse.privacy import Pseudonyms
-from warehouse.records import Account, Batch, utcnow
+from warehouse.records import Batch, utcnow
 from warehouse.shapes import JSON_COLUMNS, RUN_COUNTS, RUN_PARAMS
 from warehouse.versions import Plan, plan_posts
 from warehouse.writes import (
     HOLD_SECONDS,
     HeldConnection,
+    PackedBatch,
+    arrow_batch,
     insert_new,
+    merge_accounts,
+    page_tables,
     record_row,
+    record_table,
+    stored_keys,
     stored_posts,
+    unpacked,
     upsert_accounts,
     upsert_quarantine,
+    without_raw,
 )
 
 # Tables whose rows belong to one analysis (topic × window); a re-run replaces them whole.
@@ -177,24 +186,17 @@ class Warehouse:
             con.execute("BEGIN")
             # A post its author deleted (`commonground compliance`) is never stored again.
             if con.execute("SELECT 1 FROM deletions LIMIT 1").fetchone():  # hashing every id costs
-                batch, counts.deleted = skip_deleted(con, batch)
-            # Resolved with their payloads, which a conflict keeps even when raw payloads are not stored.
-            rows = [record_row(p, True) for p in batch.posts]
-            lines = batch.post_lines()
-            stored = stored_posts(con, {r["post_id"] for r in rows})
-            plan = plan_posts(rows, stored, lines, run_id)
-            self._write_posts(con, plan, replaced=sorted(plan.changed & stored.keys()))
+                batch, counts.deleted = skip_deleted(con, unpacked(batch))
+            plan, batch, accounts, interactions = self._write_page_posts(con, batch, run_id)
             versions = _last_per_key(self._without_raw(plan.versions), "version_id")
-            recorded = insert_new(con, "post_versions", "version_id", versions)
+            recorded = insert_new(con, "post_versions", arrow_batch(con, "post_versions", versions))
             older_recorded = max(0, recorded - plan.newer)
             counts.posts_stored = plan.stored + plan.newer + older_recorded
             counts.edits = plan.newer + older_recorded
             counts.duplicates = plan.duplicates + plan.older - older_recorded
             counts.conflicts = len(plan.conflicts)
-            counts.accounts = upsert_accounts(con, self._merge_accounts(batch.accounts))
-            kept = [i for i in batch.interactions if i.post_id in plan.changed]
-            interactions = _last_per_key([record_row(i, False) for i in kept], "interaction_id")
-            counts.interactions = insert_new(con, "interactions", "interaction_id", interactions)
+            counts.accounts = upsert_accounts(con, accounts if self.store_raw else without_raw(accounts))
+            counts.interactions = insert_new(con, "interactions", interactions)
             quarantined = [
                 record_row(q, True, run_id=run_id, quarantined_at=utcnow())
                 for q in [*batch.quarantined, *plan.conflicts]
@@ -202,6 +204,30 @@ class Warehouse:
             upsert_quarantine(con, _last_per_key(quarantined, "quarantine_id"))
             con.execute("COMMIT")
         return counts
+
+    def _write_page_posts(
+        self, con: duckdb.DuckDBPyConnection, batch: Batch, run_id: str
+    ) -> tuple[Plan, Batch, pa.Table, pa.Table]:
+        """Decide what each post read is (warehouse/versions.py) and write the posts to keep; the plan,
+        the batch as records, and its accounts and the interactions of the posts kept, as tables."""
+        tables = batch.tables if isinstance(batch, PackedBatch) else None
+        ids = tables.post_ids if tables else [p.post_id for p in batch.posts]
+        if len(set(ids)) == len(ids) and not stored_keys(con, ids):
+            # All new and each read once (nearly every page of a large file): nothing to compare.
+            tables = tables or page_tables(con, batch)
+            assert tables is not None
+            insert_new(con, "posts", tables.posts if self.store_raw else without_raw(tables.posts))
+            return Plan(changed=set(ids), stored=len(ids)), batch, tables.accounts, tables.interactions
+        batch = unpacked(batch)
+        # Resolved with their payloads, which a conflict keeps even when raw payloads are not stored.
+        rows = [record_row(p, True) for p in batch.posts]
+        stored = stored_posts(con, stored_keys(con, ids))
+        plan = plan_posts(rows, stored, batch.post_lines(), run_id)
+        self._write_posts(con, plan, replaced=sorted(plan.changed & stored.keys()))
+        accounts = record_table(con, "accounts", merge_accounts(batch.accounts), True)
+        # The last of an interaction read twice, in the place of its first (as `_last_per_key`).
+        kept = {i.interaction_id: i for i in batch.interactions if i.post_id in plan.changed}
+        return plan, batch, accounts, record_table(con, "interactions", list(kept.values()), False)
 
     def _without_raw(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return rows if self.store_raw else [{**r, "raw": None} for r in rows]
@@ -213,16 +239,7 @@ class Warehouse:
         if replaced:
             for table in ("interactions", "post_features", "tone_scores", "posts"):
                 con.execute(f"DELETE FROM {table} WHERE list_contains(?, post_id)", [replaced])
-        insert_new(con, "posts", "post_id", rows)
-
-    def _merge_accounts(self, accounts: Sequence[Account]) -> list[dict[str, Any]]:
-        """One row per account; a mention-only stub (no bio, no followers) never replaces a profile."""
-        merged: dict[str, dict[str, Any]] = {}
-        for a in accounts:
-            is_stub = a.followers_count is None and not a.bio
-            if a.account_id not in merged or not is_stub:
-                merged[a.account_id] = record_row(a, self.store_raw)
-        return list(merged.values())
+        insert_new(con, "posts", arrow_batch(con, "posts", rows))
 
     # --- cursors ---------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterator
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,15 @@ from warehouse.settings import Settings
 __all__ = ["FORMATS", "FileFormat", "FileSource", "detect_format"]
 
 PAGE_LINES = 2_000
-# A file at least this large is normalised in a worker process while this one writes
+# A file at least this large is normalised in worker processes while this one writes
 # (flows/sources/parallel.py): about 30,000 posts of the generated conversations.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+# Its pages are larger: each page costs about the same few statements whatever its size (100,000 posts
+# into a 500,000-post warehouse: 16.6 s of CPU writing 2,000-line pages, 8.1 s writing 20,000-line ones).
+LARGE_PAGE_LINES = 10_000
+# Processes that normalise a large file of a format whose records are built from their item alone:
+# each takes every other chunk of `LARGE_PAGE_LINES` items (normalising is most of an import's CPU).
+NORMALISE_WORKERS = 2
 # Formats whose records are built from their own item only (no context learned from other items):
 # an item whose text has no `\uD800`-`\uDFFF` escape cannot hold a lone surrogate (the readers decode
 # bytes strictly, and a raw text never holds one), so `repaired` is skipped for it. Other formats
@@ -72,7 +79,8 @@ class FileSource(Source):
         self.csv_field_limit = CSV_FIELD_LIMIT
         self.parallel_min_bytes = PARALLEL_MIN_BYTES
         self.page_lines = PAGE_LINES
-        self.worker_needs_idle_core = True
+        self.large_page_lines = LARGE_PAGE_LINES
+        self.normalise_workers = NORMALISE_WORKERS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FileSource:
@@ -116,13 +124,14 @@ class FileSource(Source):
             yield line_no, raw, lambda p=parse, n=line_no: normalise(p(), n)  # type: ignore[misc]
 
     def fetch(self, query: str, since: str | None = None) -> Iterator[Page]:
-        """The file's pages; a large file is normalised in a worker process (`parallel_min_bytes`)."""
+        """The file's pages; a large file is normalised in worker processes (`parallel_min_bytes`)."""
         path = Path(query)
-        self.format_of(path)  # a file that is missing or unreadable says so here, not in a worker
+        fmt = self.format_of(path)  # a file that is missing or unreadable says so here, not in a worker
         if self._in_worker(path):
-            from flows.sources.parallel import pages_in_worker
+            from flows.sources.parallel import pages_in_workers
 
-            yield from pages_in_worker(self, path)
+            workers = self.normalise_workers if fmt in SELF_CONTAINED else 1
+            yield from pages_in_workers(self, path, max(1, min(workers, os.cpu_count() or 1)))
         else:
             yield from self.pages(path)
 
@@ -130,24 +139,41 @@ class FileSource(Source):
         cores = os.cpu_count() or 1
         if cores < 2 or multiprocessing.current_process().daemon:
             return False  # one core, or a daemonic process (a Dask worker) that may not start one
-        if self.worker_needs_idle_core and os.getloadavg()[0] >= cores:
-            # Sending pages between processes costs a third more CPU in all: it pays only where a core
-            # is to spare. 100,000 posts on 2 cores: at load 1.3-1.5, 21-25 s read here and 17-20 s with
-            # a worker; at load 3-5, 24-26 s here and 33-39 s with a worker.
-            return False
+        # Workers pay on a busy machine too, now that pages cross as tables (100,000 posts into a
+        # 500,000-post warehouse, 2 cores, two busy loops running: 36.8 s read here, 26.3 s with two
+        # workers, for 15% more CPU in all); records sent as objects cost a third more CPU, and lost.
         return path.stat().st_size >= self.parallel_min_bytes
 
     def pages(self, path: Path) -> Iterator[Page]:
         """Pages of up to `page_lines` items, every bad item quarantined, in this process."""
+        for chunk in self.chunks(path, 0, 1):
+            yield from chunk
+
+    def chunks(self, path: Path, worker: int, workers: int) -> Iterator[list[Page]]:
+        """The pages of every `workers`-th chunk of the file from chunk `worker` on (what one of
+        `workers` processes normalises). A chunk is `page_lines` items (`large_page_lines` in a file
+        of `parallel_min_bytes` or more), one page unless a post read again starts another (or its
+        items hold many records each, as a twarc2 line of 100 tweets); the items of other chunks are
+        read, not normalised."""
+        large = path.stat().st_size >= self.parallel_min_bytes
+        size = self.large_page_lines if large else self.page_lines
+        numbered = enumerate(self._to_the_end(path))
+        for chunk, items in groupby(numbered, key=lambda item: item[0] // size):
+            if chunk % workers == worker:
+                yield list(self._paged((line for _, line in items), str(path), size))
+
+    def _paged(self, lines: Iterator[Line], origin: str, size: int) -> Iterator[Page]:
+        """The items as pages of up to `size` records read: a post read again starts a new page (so the
+        warehouse compares the copies), each bad item is quarantined."""
         batch, ids = Batch(), set[str]()
-        for line_no, raw, normalise in self._to_the_end(path):
+        for line_no, raw, normalise in lines:
             try:
                 got = normalise()
             except Exception as exc:  # one record, however it fails (a bug of ours too), is quarantined
-                got = repaired(self._quarantine(raw, line_no, str(path), failure_reason(exc)))
+                got = repaired(self._quarantine(raw, line_no, origin, failure_reason(exc)))
             got.lines = [line_no] * len(got.posts)
             new_ids = {p.post_id for p in got.posts}
-            if batch.read and (batch.read >= self.page_lines or not new_ids.isdisjoint(ids)):
+            if batch.read and (batch.read >= size or not new_ids.isdisjoint(ids)):
                 yield Page(batch=batch, cursor=str(line_no - 1))
                 batch, ids = Batch(), set()
             batch.extend(got)

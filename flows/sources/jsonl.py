@@ -23,10 +23,11 @@ them with the platform name so two platforms never collide.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from flows.sources.common import interaction_adder, stub_account
-from flows.sources.dates import parse_timestamp
+from flows.sources.dates import EARLIEST, latest, parse_timestamp
 from warehouse.records import (
     Account,
     Batch,
@@ -52,6 +53,26 @@ def _required_str(obj: dict[str, Any], key: str, where: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f"field {where}{key!r} must be a string, got {type(value).__name__}")
     return value
+
+
+def _time(value: Any, field: str, date_format: str | None) -> datetime:
+    """`parse_timestamp`, with the layout nearly every export writes (`2026-11-16T08:12:00Z`) read
+    first in one step (a sixth of normalising a post went on trying layouts); any other value, or one
+    out of range, goes the whole way, for its checks and its error."""
+    if (
+        date_format is None
+        and type(value) is str
+        and len(value) == 20
+        and value[10] == "T"
+        and value[19] == "Z"
+    ):
+        try:
+            parsed = datetime.fromisoformat(value[:19])
+        except ValueError:
+            return parse_timestamp(value, field, date_format)
+        if EARLIEST <= parsed <= latest():
+            return parsed
+    return parse_timestamp(value, field, date_format)
 
 
 def _ref(obj: dict[str, Any], key: str) -> tuple[str, str | None] | None:
@@ -80,9 +101,9 @@ def normalise_post(
         raise ValueError("'platform' must be a non-empty string")
     native_id = _required_str(obj, "id", "")
     text = _required_str(obj, "text", "")
-    created_at = parse_timestamp(obj.get("created_at"), "created_at", date_format)
+    created_at = _time(obj.get("created_at"), "created_at", date_format)
     edited = obj.get("edited_at")
-    version_at = parse_timestamp(edited, "edited_at", date_format) if edited not in (None, "") else None
+    version_at = _time(edited, "edited_at", date_format) if edited not in (None, "") else None
     author = _author(obj, platform, provenance)
     hashtags = obj.get("hashtags") or []
     if not isinstance(hashtags, list) or not all(isinstance(h, str) for h in hashtags):

@@ -50,11 +50,11 @@ def _file(path: Path) -> Path:
     return path
 
 
-def _source(*, in_worker: bool) -> FileSource:
+def _source(*, in_worker: bool, workers: int = 1) -> FileSource:
     source = FileSource()
-    source.page_lines = 5  # pages end by size and by repeats, as on 2,000-line pages
+    source.page_lines = source.large_page_lines = 5  # pages end by size and by repeats, as on large pages
     source.parallel_min_bytes = 0 if in_worker else 10**12
-    source.worker_needs_idle_core = False  # the test machine may be busy: the worker runs anyway
+    source.normalise_workers = workers
     return source
 
 
@@ -66,20 +66,26 @@ def _rows(warehouse: Warehouse) -> dict[str, pd.DataFrame]:
     return rows
 
 
-def _ingest(tmp_path: Path, path: Path, *, in_worker: bool) -> tuple[UpsertCounts, Warehouse, int]:
-    warehouse = Warehouse(tmp_path / f"worker-{in_worker}.duckdb")
+def _ingest(
+    tmp_path: Path, path: Path, *, in_worker: bool, workers: int = 1
+) -> tuple[UpsertCounts, Warehouse, int]:
+    warehouse = Warehouse(tmp_path / f"worker-{in_worker}-{workers}.duckdb")
     warehouse.init()
-    source = _source(in_worker=in_worker)
+    source = _source(in_worker=in_worker, workers=workers)
     assert source._in_worker(path) is in_worker
     pages = len(list(source.fetch(str(path))))
     counts = ingest_query(warehouse, source, str(path), run_id="r1")
     return counts, warehouse, pages
 
 
-def test_a_file_normalised_in_a_worker_gives_the_same_warehouse_as_one_read_here(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_normalised_in_workers_gives_the_same_warehouse_as_one_read_here(
+    tmp_path: Path, workers: int
+) -> None:
+    """One worker, or two taking every other chunk of 5 lines: the same pages, rows and counts."""
     path = _file(tmp_path / "big.jsonl")
     here, here_wh, here_pages = _ingest(tmp_path, path, in_worker=False)
-    there, there_wh, there_pages = _ingest(tmp_path, path, in_worker=True)
+    there, there_wh, there_pages = _ingest(tmp_path, path, in_worker=True, workers=workers)
     assert here == there and counts_add_up(there)
     assert (there.read, there.quarantined, there.duplicates, there.conflicts, there.edits) == (33, 2, 1, 1, 1)
     assert here_pages == there_pages > 33 // 5
