@@ -504,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare_environment(settings)
         if args.func in RUNS_FLOWS and not getattr(args, "preview", False):
             prepare_prefect_database()
-            with temporary_server() as server:
+            with temporary_server(settings.prefect_server_keep_seconds) as server:
                 import flows.pipeline  # noqa: F401  (imported while the server starts)
 
                 if server is not None:

@@ -10,29 +10,33 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
-from flows.analysis import WindowMemo, analyse_window
 from flows.distributed import prefetch, scorer
 from flows.export_cli import export_step
 from flows.options import RunOptions
 from flows.sources.base import Source
 from flows.sources.common import Backoff, PlatformSource, TransientSourceError
 from flows.sources.files import FileSource
-from models.text import Parser, extract_features
-from models.tone import load_tone_model, score_frame, tone_model_version
-from models.tone_base import ToneModel
 from warehouse.lifecycle import apply_retention
 from warehouse.locks import WarehouseBusy, close_interrupted_runs, run_lock
 from warehouse.privacy import load_key
 from warehouse.records import utcnow
 from warehouse.settings import Settings, SourceName, check_hashtag
 from warehouse.store import UpsertCounts, Warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from models.text import Parser
+    from models.tone_base import ToneModel
+
+# pandas, spaCy, the tone model and the network analysis are imported by the steps that use them: a
+# one-line `ingest` does not pay for them (0.5-1 s of a command's start on 2 cores).
 
 TONE_COLUMNS = ["constructive", "hostile", "is_constructive", "is_hostile", "tone"]
 
@@ -286,11 +290,17 @@ def ingest(
 @lru_cache(maxsize=2)
 def cached_tone_model(name: str, batch_size: int, max_length: int) -> ToneModel:
     """Loading the encoder takes seconds; one copy per process is enough."""
+    from models.tone import load_tone_model
+
     return load_tone_model(name, batch_size=batch_size, max_length=max_length)
 
 
 def feature_frame(posts: pd.DataFrame, parser: Parser | None = None) -> pd.DataFrame:
     """spaCy features per post; identical texts (reposts) are parsed once."""
+    import pandas as pd
+
+    from models.text import extract_features
+
     unique = posts.drop_duplicates("text")
     feats = dict(zip(unique["text"], extract_features(list(unique["text"]), parser=parser), strict=True))
     rows = []
@@ -313,6 +323,10 @@ def feature_frame(posts: pd.DataFrame, parser: Parser | None = None) -> pd.DataF
 
 
 def tone_frame(model: ToneModel, posts: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    from models.tone import score_frame
+
     scores = score_frame(model, list(posts["text"]))
     attrs = [c for c in scores.columns if c.startswith("attr_")]
     frame = scores[TONE_COLUMNS].copy()
@@ -337,6 +351,8 @@ FEATURE_COMMIT_TEXTS = 10_000
 def features_task(settings: Settings, commit_every: int = FEATURE_COMMIT_TEXTS) -> int:
     """spaCy's features for every post that has none, committed group by group (a killed run keeps
     what it wrote, and the next goes on from there)."""
+    from models.text import Parser
+
     warehouse = open_warehouse(settings)
     posts = warehouse.posts_without_features()
     processes = settings.nlp_processes or os.cpu_count() or 1
@@ -353,6 +369,8 @@ TONE_COMMIT_TEXTS = 2_000
 def text_groups(posts: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
     """The posts in groups of about `size` distinct texts, in order of first appearance; all posts that
     share a text are in the same group, so each distinct text is scored once."""
+    import pandas as pd
+
     codes, _ = pd.factorize(posts["text"], use_na_sentinel=False)
     group = codes // max(1, size)
     for k in range(int(group.max()) + 1 if len(group) else 0):
@@ -385,6 +403,8 @@ def score_new_posts(
 def tone_task(settings: Settings, commit_every: int = TONE_COMMIT_TEXTS) -> dict[str, Any]:
     def load() -> ToneModel:
         return cached_tone_model(settings.tone_model, settings.tone_batch_size, settings.tone_max_length)
+
+    from models.tone import tone_model_version
 
     version = tone_model_version(settings.tone_model)  # read from the weights' digest, no network loaded
     with scorer(settings, load) as chosen:  # with COMMONGROUND_TASK_RUNNER=dask, on the Dask workers
@@ -420,6 +440,9 @@ def analyze(options: RunOptions | None = None) -> dict[str, Any]:
     """Map the conversation of the latest week (and of the longer windows configured, a month by
     default): camps from who endorses whom, how closed each camp is and what it talks about, how
     segregated the network is compared with chance, and the constructive voices who reach across."""
+    from flows.analysis import WindowMemo, analyse_window
+    from models.tone import tone_model_version
+
     settings = load_settings(options)
     warehouse = open_warehouse(settings)
     model_version = tone_model_version(settings.tone_model)

@@ -23,6 +23,11 @@ is about to run: measured one after the other at load 5, a one-line `ingest` too
 of a command (`demo` starts one, not five); `PREFECT_API_URL` skips the start-up for anyone who runs
 many commands (`prefect server start` once); and the work itself is skipped when there is none: a rerun
 of `enrich` with no new posts loads neither spaCy nor the tone model.
+
+Then the server was kept: it outlives the command that started it, for the commands that follow with
+the same Prefect home (flows/prefect_server.py, `prefect_server_keep_seconds`). A one-line `ingest`
+went from 18.4-18.8 s (a server of its own, load 1.6) to 7.1-7.4 s (the server kept, quiet), with the
+flows' heavy imports (pandas, the network analysis, tweepy) left to the steps that use them.
 """
 
 from __future__ import annotations
@@ -30,13 +35,16 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
+from flows.prefect_server import LOG
 from warehouse.settings import Settings
 
 STARTUP_TIMEOUT_SECONDS = 90  # enough for a warm start on a busy 2-core machine, not forever
@@ -157,7 +165,7 @@ class TemporaryServer:
     and its start-up limit is counted in real seconds (Prefect counts only its 0.1 s sleeps, so on a busy
     machine it waited several times its limit, and kept polling a server that had already exited)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_seconds: float = 0.0, home: Path | None = None) -> None:
         import socket
         import tempfile
 
@@ -167,9 +175,26 @@ class TemporaryServer:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}/api"
+        self.home = home
+        self.kept = keep_seconds > 0 and home is not None
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"}
+        if self.kept and home is not None:
+            # Kept for the commands that follow (flows/prefect_server.py): its output in the Prefect home.
+            self.log: IO[str] = (home / LOG).open("w+")
+            argv = [sys.executable, "-m", "flows.prefect_server", "--port", str(self.port)]
+            argv += ["--home", str(home), "--keep", str(keep_seconds)]
+            self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl+C in the terminal reaches the command, not the server
+            )
+            self.pid = self.process.pid
+            return
         # The server's output, shown only when it fails to start; closed by `stop`.
         self.log = tempfile.TemporaryFile(mode="w+", prefix="commonground-prefect-server-")  # noqa: SIM115
-        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"}
         argv = [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent)]
         argv += ["--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1"]
         argv += ["--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
@@ -180,11 +205,29 @@ class TemporaryServer:
         self.process = subprocess.Popen(
             argv,
             env=env,
+            stdin=subprocess.DEVNULL,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=_end_with_parent(),
         )
+        self.pid = self.process.pid
+
+    @classmethod
+    def attach(cls, home: Path, port: int, pid: int) -> TemporaryServer:
+        """The server a command before this one started and left up (flows/prefect_server.py)."""
+        server = cls.__new__(cls)
+        server.port, server.pid, server.home, server.kept, server.process = port, pid, home, True, None
+        server.url = f"http://127.0.0.1:{port}/api"
+        server.log = (home / LOG).open("a+")
+        return server
+
+    def running(self) -> bool:
+        if self.process is not None:
+            return self.process.poll() is None
+        from flows.prefect_server import alive
+
+        return alive(self.pid)
 
     def wait_until_ready(self) -> float:
         """Seconds until the server answered its health check. The limit is
@@ -203,19 +246,31 @@ class TemporaryServer:
                         return time.monotonic() - started
             except OSError:  # refused while it starts (URLError is an OSError)
                 pass
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"{TIMEOUT_MESSAGE}: it exited with code {self.process.returncode}. {self._tail()}"
-                )
+            if not self.running():
+                code = self.process.returncode if self.process is not None else "unknown"
+                self._forget()
+                raise RuntimeError(f"{TIMEOUT_MESSAGE}: it exited with code {code}. {self._tail()}")
             if time.monotonic() - started > limit:
+                self._forget()
                 raise RuntimeError(f"{TIMEOUT_MESSAGE}. {self._tail()}")
             time.sleep(0.1)
+
+    def _forget(self) -> None:
+        """A kept server that failed is stopped and not offered again: the next command starts afresh."""
+        if self.kept and self.home is not None:
+            from flows.prefect_server import forget
+
+            forget(self.home, self.pid)
 
     def _tail(self) -> str:
         self.log.seek(0)
         return self.log.read()[-2000:]
 
     def stop(self) -> None:
+        if self.kept:
+            self.log.close()  # it stays up for the next command, and retires itself when idle
+            return
+        assert self.process is not None
         self.process.terminate()
         try:
             self.process.wait(timeout=5)
@@ -232,7 +287,6 @@ def _end_with_parent() -> Callable[[], None] | None:
     if not sys.platform.startswith("linux"):
         return None
     import ctypes
-    import signal
 
     prctl = ctypes.CDLL(None, use_errno=True).prctl
     pr_set_pdeathsig = 1
@@ -240,25 +294,74 @@ def _end_with_parent() -> Callable[[], None] | None:
 
 
 @contextmanager
-def temporary_server() -> Iterator[TemporaryServer | None]:
+def temporary_server(keep_seconds: float = 0.0) -> Iterator[TemporaryServer | None]:
     """A temporary server for the command (Prefect's settings point at it until the block ends), or None
     when a server is configured (`PREFECT_API_URL`, in the environment or a Prefect profile). Call
-    `wait_until_ready` before the first flow runs; what the command imports meanwhile overlaps its start."""
+    `wait_until_ready` before the first flow runs; what the command imports meanwhile overlaps its start.
+
+    With `keep_seconds` the server is the one kept in the Prefect home for the commands that follow
+    (started here if there is none; flows/prefect_server.py), else one for this command alone."""
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
-    if get_current_settings().api.url:
+    current = get_current_settings()
+    if current.api.url:
         yield None
         return
-    server = TemporaryServer()
+    server, users = _server_for_command(Path(current.home).expanduser().resolve(), keep_seconds)
     try:
         with temporary_settings({PREFECT_API_URL: server.url}):
             try:
                 yield server
             finally:
-                if server.process.poll() is None:  # after Ctrl+C the server may be gone: nothing to send to
+                if server.running():  # after Ctrl+C the server may be gone: nothing to send to
                     _drain_workers()
     finally:
         server.stop()
+        if users is not None:
+            from flows.prefect_server import let_go
+
+            let_go(users)
+
+
+def _server_for_command(home: Path, keep_seconds: float) -> tuple[TemporaryServer, IO[str] | None]:
+    """The kept server (found, or started and kept) with this command's hold on it; or, with no keeping,
+    or while a server of another Prefect or Python is still in use in this home, a server of its own."""
+    if keep_seconds <= 0:
+        return TemporaryServer(), None
+    from flows import prefect_server as kept
+
+    key = _server_key()
+    with kept.locked(home / kept.START_LOCK):
+        state = kept.read_state(home)
+        if state is not None and kept.alive(state["pid"]):
+            if state["key"] == key:
+                return TemporaryServer.attach(home, state["port"], state["pid"]), kept.hold(home)
+            users = kept.no_users(home)
+            if users is None:
+                return TemporaryServer(), None
+            os.kill(state["pid"], signal.SIGTERM)  # unused, and for another Prefect or Python: replaced
+            users.close()
+        server = TemporaryServer(keep_seconds, home)
+        kept.write_state(home, server.pid, server.port, key)
+        print(
+            f"Started Prefect's temporary API server (process {server.pid}); it stays up for the commands "
+            f"that follow until none has used it for {keep_seconds:g} s "
+            "(COMMONGROUND_PREFECT_SERVER_KEEP_SECONDS; 0 stops it with each command).",
+            file=sys.stderr,
+            flush=True,
+        )
+        return server, kept.hold(home)
+
+
+def _server_key() -> str:
+    """What a kept server was started for: another Prefect, Python or database needs another server."""
+    import prefect
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().server.database.connection_url
+    secret = url.get_secret_value() if url is not None else ""
+    database = hashlib.sha256(secret.encode()).hexdigest()[:16]  # the URL may hold a password
+    return f"prefect {prefect.__version__} python {sys.executable} database {database}"
 
 
 def _drain_workers() -> None:

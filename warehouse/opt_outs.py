@@ -8,11 +8,13 @@ them out of every number, list and file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from warehouse.records import utcnow
 from warehouse.store import Warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class OptOutError(ValueError):

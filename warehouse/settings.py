@@ -82,6 +82,14 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a run waits for another run on the same warehouse to finish (one at a time).",
     )
+    prefect_server_keep_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description=(
+            "How long Prefect's temporary API server stays up after the last command that used it, so the "
+            "next command (with the same Prefect home) starts in seconds; 0 stops it with each command."
+        ),
+    )
 
     @field_validator("data_dir", mode="before")
     @classmethod

@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
-import tweepy
-
 from flows.sources.base import Page
 from flows.sources.common import (
     Backoff,
@@ -340,6 +337,8 @@ class XSource(PlatformSource):
         sleep: Sleep = time.sleep,
     ) -> None:
         super().__init__()
+        import tweepy  # here, not at the top: a file import (twarc2) reads X's shapes without the client
+
         # tweepy logs request headers, the bearer token among them, at DEBUG.
         redact_in_loggers(["tweepy", "tweepy.client", "urllib3"], [bearer_token])
         self.client = tweepy.Client(bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False)
@@ -391,6 +390,8 @@ class XSource(PlatformSource):
         return XCursor(since, gaps)
 
     def _search(self, tag: str, rng: _Range) -> Iterator[Page]:
+        import tweepy
+
         pages = iter(
             tweepy.Paginator(
                 self.client.search_recent_tweets,
@@ -444,6 +445,9 @@ class XSource(PlatformSource):
         self.notice(notice)
 
     def _transient_wait(self, exc: Exception) -> float | None:
+        import requests
+        import tweepy
+
         if isinstance(exc, tweepy.TooManyRequests):
             reset = getattr(exc, "reset_time", None)
             return max(0.0, reset - self.clock()) if reset else 0.0

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from flows.prefect_runtime import MARKER, STARTUP_TIMEOUT_SECONDS, explain_startup_failure
+from flows.prefect_server import STATE
 
 pytestmark = pytest.mark.slow
 
@@ -39,21 +40,25 @@ def _cli(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_first_command_on_a_fresh_home_passes_and_prepares_the_database_once(tmp_path: Path) -> None:
     data = tmp_path / "new" / "data"  # not even its parent exists yet
+    home = data / "prefect"
     argv = ["--data-dir", str(data), "ingest", "--source", "file", "--path", str(FIXTURE)]
-    first = _cli(argv)
+    first = _cli(argv, COMMONGROUND_PREFECT_SERVER_KEEP_SECONDS="0")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "Preparing Prefect's local database" in first.stderr
     assert json.loads(first.stdout)["posts_stored"] > 0
-    marker = data / "prefect" / MARKER
+    marker = home / MARKER
     assert marker.is_file() and marker.read_text().startswith("prefect ")
     # The command's own temporary server got every log line before it stopped, and stopped with it.
     assert "Error logging to API" not in first.stderr and "connection attempts failed" not in first.stderr
-    port = int(re.findall(r"View at http://127\.0\.0\.1:(\d+)/", first.stderr)[0])
-    assert _closed(port), "the temporary server outlived its command"
+    assert _closed(_port(first.stderr)), "the temporary server outlived its command"
 
     # Prepared once: the next command goes straight to the server. With a start-up limit the server
     # cannot meet, the user gets one line that says what to do, not Prefect's timeout and a log dump.
-    second = _cli(argv, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="1")
+    second = _cli(
+        argv,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="1",
+        COMMONGROUND_PREFECT_SERVER_KEEP_SECONDS="0",
+    )
     assert "Preparing" not in second.stderr
     assert second.returncode == 2
     said = [line for line in second.stderr.splitlines() if line.startswith("commonground:")]
@@ -61,6 +66,41 @@ def test_the_first_command_on_a_fresh_home_passes_and_prepares_the_database_once
     assert said[0].startswith("commonground: Prefect's temporary API server did not answer within 1 s")
     assert "PREFECT_API_URL" in said[0]
     assert "Timed out while attempting" not in second.stderr
+
+
+def test_the_server_is_kept_for_the_next_command_and_retires_when_unused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    home = data / "prefect"
+    home.mkdir(parents=True)
+    # What a server that died left behind (a process that has ended): not used, a new one is started.
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    (home / STATE).write_text(json.dumps({"pid": int(ended.stdout), "port": 9, "key": "old"}))
+    argv = ["--data-dir", str(data), "ingest", "--source", "file", "--path", str(FIXTURE)]
+    first = _cli(argv, COMMONGROUND_PREFECT_SERVER_KEEP_SECONDS="10")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "Started Prefect's temporary API server" in first.stderr
+    port = _port(first.stderr)
+    state = json.loads((home / STATE).read_text())
+    assert state["port"] == port and state["pid"] != int(ended.stdout)
+    assert not _closed(port), "the server was not kept for the next command"
+
+    second = _cli(argv, COMMONGROUND_PREFECT_SERVER_KEEP_SECONDS="10")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Started" not in second.stderr and "Preparing" not in second.stderr
+    assert _port(second.stderr) == port  # the same server
+    assert json.loads(second.stdout)["duplicates"] > 0  # it ran, against the same warehouse
+
+    # Unused for its 10 s, the server stops itself and is no longer offered.
+    deadline = time.monotonic() + 60
+    while not _closed(port) or (home / STATE).exists():
+        assert time.monotonic() < deadline, "the kept server did not retire"
+        time.sleep(0.2)
+
+
+def _port(stderr: str) -> int:
+    return int(re.findall(r"View at http://127\.0\.0\.1:(\d+)/", stderr)[0])
 
 
 def test_only_the_startup_timeout_is_rewritten() -> None:
@@ -79,6 +119,7 @@ def _ingest_until_its_flow_runs(
     and the port of its temporary server."""
     sample = Path(__file__).resolve().parents[2] / "data" / "sample" / "conversation.jsonl"
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "COMMONGROUND_"))}
+    clean["COMMONGROUND_PREFECT_SERVER_KEEP_SECONDS"] = "0"  # a server of the command's own
     argv = [sys.executable, "-m", "flows.cli", "--data-dir", str(tmp_path / "data"), "ingest"]
     argv += ["--source", "file", "--path", str(sample)]
     log = tmp_path / "out.log"

@@ -51,3 +51,29 @@ def test_a_producer_writing_another_shape_fails_with_the_column_named(tmp_path: 
     with pytest.raises(ValueError, match=r"community_profiles\.top_accounts must be"):
         warehouse.write_analysis(analysis, {"community_profiles": profiles})
     assert warehouse.query("SELECT count(*) AS n FROM analyses")["n"].iloc[0] == 0  # nothing half-written
+
+
+def test_a_warehouse_made_by_this_schema_is_not_altered_again_and_an_older_one_is(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    warehouse = Warehouse(path)
+    warehouse.init()
+
+    def columns() -> set[str]:
+        with warehouse.connect() as con:
+            return {row[0] for row in con.execute("DESCRIBE tone_scores").fetchall()}
+
+    assert "unscored_reason" in columns()
+    # The digest noted on `posts` says this schema made it: init leaves it as it is (one query).
+    with warehouse.connect() as con:
+        con.execute("ALTER TABLE tone_scores DROP COLUMN unscored_reason")
+    warehouse.init()
+    assert "unscored_reason" not in columns()
+    # A warehouse made before (no digest, or another one) gets the statements, and the digest.
+    with warehouse.connect() as con:
+        con.execute("COMMENT ON TABLE posts IS NULL")
+    warehouse.init()
+    assert "unscored_reason" in columns()
+    with warehouse.connect() as con:
+        con.execute("ALTER TABLE tone_scores DROP COLUMN unscored_reason")
+    warehouse.init()
+    assert "unscored_reason" not in columns()
