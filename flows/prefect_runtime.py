@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from flows.prefect_server import LOG
 from warehouse.settings import Settings
@@ -301,7 +301,7 @@ def temporary_server(keep_seconds: float = 0.0) -> Iterator[TemporaryServer | No
 
     With `keep_seconds` the server is the one kept in the Prefect home for the commands that follow
     (started here if there is none; flows/prefect_server.py), else one for this command alone."""
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+    from prefect.settings import get_current_settings, temporary_settings
 
     current = get_current_settings()
     if current.api.url:
@@ -309,7 +309,7 @@ def temporary_server(keep_seconds: float = 0.0) -> Iterator[TemporaryServer | No
         return
     server, users = _server_for_command(Path(current.home).expanduser().resolve(), keep_seconds)
     try:
-        with temporary_settings({PREFECT_API_URL: server.url}):
+        with temporary_settings(_settings_for(server)):
             try:
                 yield server
             finally:
@@ -321,6 +321,20 @@ def temporary_server(keep_seconds: float = 0.0) -> Iterator[TemporaryServer | No
             from flows.prefect_server import let_go
 
             let_go(users)
+
+
+def _settings_for(server: TemporaryServer) -> dict[Any, Any]:
+    """Prefect's settings while the command runs its flows on the temporary server: its URL, and no
+    flow-run heartbeats unless the user asked for them. Heartbeats let a server with workers or
+    automations find crashed runs; nothing watches a one-shot command's runs here (the warehouse's own
+    runs table marks interrupted runs), and the heartbeat thread, which sleeps in 1-s steps, is joined
+    at the end of every flow: up to 1 s each, 0.5-1 s of a one-line `ingest`."""
+    import prefect.settings as prefect_settings
+
+    updates: dict[Any, Any] = {prefect_settings.PREFECT_API_URL: server.url}
+    if not any(os.environ.get(f"PREFECT_{name}_HEARTBEAT_FREQUENCY") for name in ("FLOWS", "RUNNER")):
+        updates[prefect_settings.PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None
+    return updates
 
 
 def _server_for_command(home: Path, keep_seconds: float) -> tuple[TemporaryServer, IO[str] | None]:

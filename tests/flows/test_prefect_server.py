@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from flows import prefect_server as kept
 
 # A command in another process that holds the server (as `temporary_server` does) until it is killed.
@@ -74,3 +76,22 @@ def test_a_broken_state_file_is_no_server(tmp_path: Path) -> None:
     assert kept.read_state(tmp_path) is None
     (tmp_path / kept.STATE).write_text('{"pid": 12}')
     assert kept.read_state(tmp_path) is None
+
+
+def test_flows_on_the_temporary_server_send_no_heartbeats_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import prefect.settings as ps
+
+    from flows.prefect_runtime import TemporaryServer, _settings_for
+
+    server = TemporaryServer.attach(tmp_path, 1234, os.getpid())
+    try:
+        monkeypatch.delenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", raising=False)
+        with ps.temporary_settings(_settings_for(server)):
+            assert ps.get_current_settings().api.url == "http://127.0.0.1:1234/api"
+            assert ps.get_current_settings().flows.heartbeat_frequency is None
+        monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "60")
+        assert ps.PREFECT_FLOWS_HEARTBEAT_FREQUENCY not in _settings_for(server)
+    finally:
+        server.stop()
