@@ -90,11 +90,17 @@ def _database_key() -> tuple[Path, str] | None:
     current = get_current_settings()
     if current.api.url:
         return None  # a running server (or the test harness) owns its database
-    url = current.server.database.connection_url
-    secret = url.get_secret_value() if url is not None else ""
-    # The URL may hold a password: only its hash is written.
-    key = f"prefect {prefect.__version__}\ndatabase {hashlib.sha256(secret.encode()).hexdigest()[:16]}\n"
+    key = f"prefect {prefect.__version__}\ndatabase {_database_digest()}\n"
     return Path(current.home).expanduser() / MARKER, key
+
+
+def _database_digest() -> str:
+    """Which database Prefect's server uses: a hash of its URL, which may hold a password."""
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().server.database.connection_url
+    secret = url.get_secret_value() if url is not None else ""
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
 def prepare_prefect_database() -> float | None:
@@ -183,33 +189,25 @@ class TemporaryServer:
             self.log: IO[str] = (home / LOG).open("w+")
             argv = [sys.executable, "-m", "flows.prefect_server", "--port", str(self.port)]
             argv += ["--home", str(home), "--keep", str(keep_seconds)]
-            self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
-                argv,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=self.log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl+C in the terminal reaches the command, not the server
-            )
-            self.pid = self.process.pid
-            return
-        # The server's output, shown only when it fails to start; closed by `stop`.
-        self.log = tempfile.TemporaryFile(mode="w+", prefix="commonground-prefect-server-")  # noqa: SIM115
-        argv = [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent)]
-        argv += ["--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1"]
-        argv += ["--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
+        else:
+            # The server's output, shown only when it fails to start; closed by `stop`.
+            self.log = tempfile.TemporaryFile(mode="w+", prefix="commonground-prefect-server-")  # noqa: SIM115
+            argv = [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent)]
+            argv += ["--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1"]
+            argv += ["--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
         # In a session of its own, so Ctrl+C in the terminal reaches the command, not the server: the
         # command still reaches it on its way out, then stops it (measured: with the server in the
         # terminal's group, a Ctrl+C took 74-180 s to exit, retrying a server that had already gone).
-        # Out of the group, a kill of the command would leave it running: the kernel ends it instead.
-        self.process = subprocess.Popen(
+        # Out of the group, a kill of the command would leave it running: the kernel ends it instead,
+        # unless it is kept for the commands that follow.
+        self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
             argv,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_end_with_parent(),
+            preexec_fn=None if self.kept else _end_with_parent(),
         )
         self.pid = self.process.pid
 
@@ -370,12 +368,8 @@ def _server_for_command(home: Path, keep_seconds: float) -> tuple[TemporaryServe
 def _server_key() -> str:
     """What a kept server was started for: another Prefect, Python or database needs another server."""
     import prefect
-    from prefect.settings import get_current_settings
 
-    url = get_current_settings().server.database.connection_url
-    secret = url.get_secret_value() if url is not None else ""
-    database = hashlib.sha256(secret.encode()).hexdigest()[:16]  # the URL may hold a password
-    return f"prefect {prefect.__version__} python {sys.executable} database {database}"
+    return f"prefect {prefect.__version__} python {sys.executable} database {_database_digest()}"
 
 
 def _drain_workers() -> None:

@@ -63,6 +63,15 @@ class HeldConnection:
 _FIELDS: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
 
 
+# Provenance's fields and the columns a record's row keeps them in (`record_row`, `record_table`).
+PROVENANCE_COLUMNS = (
+    ("query", "query"),
+    ("source_url", "url"),
+    ("client_version", "client_version"),
+    ("retrieved_at", "retrieved_at"),
+)
+
+
 def _fields(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
     """A record type's column fields (not provenance) and one getter for all of them."""
     if kind not in _FIELDS:
@@ -76,13 +85,7 @@ def record_row(record: Any, store_raw: bool, **extra: Any) -> dict[str, Any]:
     names, values = _fields(type(record))
     row = dict(zip(names, values(record), strict=True))
     if "provenance" in record.__dataclass_fields__:
-        prov = record.provenance
-        row.update(
-            query=prov.query,
-            source_url=prov.url,
-            client_version=prov.client_version,
-            retrieved_at=prov.retrieved_at,
-        )
+        row.update({column: getattr(record.provenance, attr) for column, attr in PROVENANCE_COLUMNS})
     if "raw" in row and not store_raw and not isinstance(record, Quarantined):
         row["raw"] = None  # the quarantine keeps its payload: it is what a person must fix
     return {**row, **extra} if extra else row
@@ -110,10 +113,6 @@ def arrow_batch(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str,
     return pa.Table.from_pylist(rows, schema=table_schema(con, table))
 
 
-# Provenance's fields and the columns they are stored in (`record_row`).
-_PROVENANCE = (("query", "query"), ("source_url", "url"), ("client_version", "client_version"))
-
-
 def record_table(
     con: duckdb.DuckDBPyConnection, table: str, records: Sequence[Any], store_raw: bool, **extra: Any
 ) -> pa.Table:
@@ -129,9 +128,8 @@ def record_table(
         columns = dict(zip(names, zip(*map(values, records), strict=True), strict=True))
         if "provenance" in kind.__dataclass_fields__:
             provs = [r.provenance for r in records]
-            for column, attr in _PROVENANCE:
+            for column, attr in PROVENANCE_COLUMNS:
                 columns[column] = [getattr(p, attr) for p in provs]
-            columns["retrieved_at"] = [p.retrieved_at for p in provs]
         if "raw" in columns and not store_raw and kind is not Quarantined:
             columns["raw"] = [None] * n  # the quarantine keeps its payload: it is what a person must fix
     columns.update({name: [value] * n for name, value in extra.items()})
