@@ -10,7 +10,7 @@ export PREFECT_HOME := $(CURDIR)/data/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install dev demo test lint eval bench bench-smoke run dashboard api serve sample train-tone clean
+.PHONY: install dev demo test lint eval bench bench-smoke run dashboard api serve sample train-tone train-tone-gpu clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -76,10 +76,23 @@ sample: install
 # more from it at lr 3e-5 with C3 three times over. Checkpoints stay outside the repository; about 55 minutes
 # on one CPU thread (one thread runs faster than two on a busy 2-core machine).
 TONE_WORK ?= /tmp/commonground-tone
+comma := ,
 train-tone: install
 	$(BIN)/python -m lab.tone.train --epochs 0.8 --threads 1 --work-dir $(TONE_WORK)/stage1 --out $(TONE_WORK)/stage1/out
 	$(BIN)/python -m lab.tone.train --init-from $(TONE_WORK)/stage1/final.safetensors --epochs 0.35 --lr 3e-5 \
 		--c3-repeat 3 --warmup 0.02 --threads 1 --work-dir $(TONE_WORK)/stage2 --out $(TONE_WORK)/out
+
+# Fine-tuning on a GPU (`lab.tone.packed`): tokenise here, train there (torch and transformers only), then
+# the heads, combination and card here. TONE_VARIANTS=all-2ep-lr8 took 2 minutes on an H200 and was
+# measured, not shipped (models/weights/MODEL_CARD.md). With no GPU, `run` trains on the CPU (hours). On
+# another machine: copy $(TONE_PACK) and a checkout there, run the second command, bring --out back.
+TONE_PACK ?= $(TONE_WORK)/pack
+TONE_VARIANTS ?= all-2ep-lr8
+train-tone-gpu: install
+	$(BIN)/python -m lab.tone.packed pack --out $(TONE_PACK)
+	$(BIN)/python -m lab.tone.packed run --pack $(TONE_PACK) --out $(TONE_WORK)/packed --variants $(TONE_VARIANTS)
+	$(BIN)/python -m lab.tone.packed import --results $(TONE_WORK)/packed --variant $(firstword $(subst $(comma), ,$(TONE_VARIANTS))) --work-dir $(TONE_WORK)/imported
+	$(BIN)/python -m lab.tone.train --resume --work-dir $(TONE_WORK)/imported --out $(TONE_WORK)/out
 
 clean:
 	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/prefect .pytest_cache .mypy_cache .ruff_cache

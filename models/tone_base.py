@@ -7,7 +7,8 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -145,3 +146,24 @@ def logit(p: np.ndarray) -> np.ndarray:
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -50.0, 50.0)))
+
+
+def build_tone_net(encoder_dir: Path, n_heads: int) -> Any:
+    """The network: transformer encoder, mean pooling over the attention mask, dropout, one logit per head."""
+    import torch
+    from transformers import AutoModel
+
+    class ToneNet(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(str(encoder_dir), local_files_only=True)
+            self.dropout = torch.nn.Dropout(0.1)
+            self.heads = torch.nn.Linear(int(self.encoder.config.hidden_size), n_heads)
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)
+            return self.heads(self.dropout(pooled))
+
+    return ToneNet()

@@ -98,8 +98,9 @@ def _model_section(meta: dict[str, Any]) -> str:
 - Training: {cfg.get("epochs")} epoch(s), batch {cfg.get("batch_size")}, AdamW lr {cfg.get("lr")} (heads
   {cfg.get("head_lr")}), linear warm-up and decay, seed {cfg.get("seed")}; one corpus per batch, batches
   interleaved at random; binary cross-entropy on the heads each corpus labels (soft targets where the
-  labels are shares or scores); {tr.get("train_minutes")} minutes on one CPU thread. Examples per
-  epoch: {examples} (C3 repeated {cfg.get("c3_repeat")}×).{continued}
+  labels are shares or scores); {tr.get("train_minutes")} minutes on {_where(tr)}. Examples per
+  epoch: {examples} (C3 repeated {cfg.get("c3_repeat")}×, TweetEval {cfg.get("tweet_repeat", 1)}×; the
+  largest corpora {"capped" if cfg.get("corpus_cap", True) else "whole"}).{continued}
 - **Constructive is a combination, not a length**: {_combination_text(meta)} — variant
   "{chosen}", fitted on C3 validation and the tuning part of our contrast set (below); threshold
   {t["constructive"]}. The threshold is the one that meets the most validation targets (C3, and the
@@ -267,6 +268,12 @@ commercial use (see the licences above).
 - Validation scores chose the thresholds and the combination, so they are slightly optimistic; the
   contrast set's holdout part and the held-out scores measured elsewhere are the honest ones.
 """
+
+
+def _where(tr: dict[str, Any]) -> str:
+    """Where the encoder was fine-tuned: ``lab.tone.train`` on CPU, or ``lab.tone.packed`` on a GPU."""
+    gpu = tr.get("gpu")
+    return f"one GPU ({gpu}, bfloat16 autocast; `lab.tone.packed`)" if gpu else "one CPU thread"
 
 
 def model_card(meta: dict[str, Any]) -> str:

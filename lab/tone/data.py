@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from models.tone_base import prepare_text
-from warehouse.settings import SAMPLE_DIR  # the sample conversation; its posts carry a planted tone
 
 C3_FILE = "c3_constructive_train.csv"
 TWEETEVAL_TRAIN = "tweeteval_offensive_train.csv"
@@ -276,8 +275,14 @@ def c3_noise_ceiling(c3: pd.DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
-def sample_agreement(model: Any, sample_dir: Path = SAMPLE_DIR) -> dict[str, Any]:
-    """Share of sample posts whose predicted tone equals the planted one, and the predicted tone shares."""
+def sample_agreement(model: Any, sample_dir: Path | None = None) -> dict[str, Any]:
+    """Share of sample posts whose predicted tone equals the planted one, and the predicted tone shares.
+
+    ``sample_dir``: default the bundled sample conversation, whose posts carry a planted tone."""
+    if sample_dir is None:
+        from warehouse.settings import SAMPLE_DIR
+
+        sample_dir = SAMPLE_DIR
     posts = pd.read_json(sample_dir / "conversation.jsonl", lines=True, dtype={"id": str})
     truth: dict[str, str] = json.loads((sample_dir / "truth.json").read_text())["posts"]
     tones = [s.tone for s in model.score(posts["text"].fillna("").tolist())]

