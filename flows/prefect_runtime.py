@@ -59,6 +59,9 @@ def prepare_environment(settings: Settings) -> None:
     Prefect does not create a Prefect home whose parent is missing, and its server then fails to start."""
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect's client sends usage events from an interactive terminal unless told not to (the standard
+    # DO_NOT_TRACK); a tool that handles people's posts sends nothing anywhere it was not asked to.
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(STARTUP_TIMEOUT_SECONDS))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

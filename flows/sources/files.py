@@ -18,7 +18,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from flows.sources import mastodon, twarc, x_v1
+from flows.sources import mastodon_status, twarc, x_v1
 from flows.sources.base import Page, Source
 from flows.sources.common import dump, failure_reason, quarantine, repaired
 from flows.sources.csv_import import ColumnMapping, check_mapping, map_header, row_to_object
@@ -214,8 +214,8 @@ class FileSource(Source):
             return lambda obj, n: bluesky.normalise_bluesky_item(obj, prov, origin, n)
         if fmt == "mastodon-json":
             # One context per file, so a reply whose parent is in the same dump links to it by URI.
-            status_ctx = mastodon.StatusContext(instance=None, provenance=prov)
-            return lambda obj, n: mastodon.normalise_mastodon_item(obj, status_ctx, origin, n)
+            status_ctx = mastodon_status.StatusContext(instance=None, provenance=prov)
+            return lambda obj, n: mastodon_status.normalise_mastodon_item(obj, status_ctx, origin, n)
         if fmt == "reddit":
             reddit_ctx = RedditContext(provenance=prov)
             for _, _, parse in json_items(path):  # first pass: who wrote each post, for reply edges

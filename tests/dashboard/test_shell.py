@@ -124,7 +124,13 @@ def test_the_small_fixture_is_called_a_sketch(app_env: Path) -> None:
 
 def _start_dashboard(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Run the CLI's dashboard command with the streamlit subprocess caught: its command and env."""
-    for key in ("PREFECT_HOME", "PREFECT_SERVER_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+    for key in (
+        "PREFECT_HOME",
+        "PREFECT_SERVER_ANALYTICS_ENABLED",
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "DO_NOT_TRACK",
+    ):
         monkeypatch.setenv(key, os.environ.get(key, "x"))
     for key in ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "TOKENIZERS_PARALLELISM"):
         monkeypatch.setenv(key, os.environ.get(key, "1"))

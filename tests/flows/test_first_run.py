@@ -18,7 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from flows.prefect_runtime import MARKER, STARTUP_TIMEOUT_SECONDS, explain_startup_failure
+from flows.prefect_runtime import (
+    MARKER,
+    STARTUP_TIMEOUT_SECONDS,
+    explain_startup_failure,
+    prepare_environment,
+)
 from flows.prefect_server import STATE
 
 pytestmark = pytest.mark.slow
@@ -161,3 +166,19 @@ def test_a_killed_command_takes_its_temporary_server_with_it(tmp_path: Path) -> 
     while not _closed(port):
         assert time.monotonic() < deadline, "the temporary server outlived its killed command"
         time.sleep(0.2)
+
+
+@pytest.mark.parametrize(("set_by_user", "expected"), [(None, "1"), ("0", "0")])
+def test_prefect_is_told_not_to_track_unless_the_user_said_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, set_by_user: str | None, expected: str
+) -> None:
+    from warehouse.settings import Settings
+
+    env = {k: v for k, v in os.environ.items() if k != "DO_NOT_TRACK"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    if set_by_user is not None:
+        env["DO_NOT_TRACK"] = set_by_user
+    monkeypatch.setattr(os, "environ", env)  # what prepare_environment sets stays in this test
+    prepare_environment(Settings(data_dir=tmp_path / "data"))
+    assert os.environ["DO_NOT_TRACK"] == expected
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.pipeline import ingest_query
-from flows.sources import bluesky, mastodon, twarc, x_v1
+from flows.sources import bluesky, mastodon_status, twarc, x_v1
 from flows.sources.common import repaired
 from flows.sources.csv_import import map_header, row_to_object
 from flows.sources.dates import EARLIEST, latest, parse_timestamp
@@ -70,7 +70,9 @@ BASES: dict[str, tuple[Any, Callable[[Any], Batch]]] = {
     ),
     "mastodon": (
         _first("real/mastodon/context_mastodon_social.json"),
-        lambda o: mastodon.normalise_mastodon_item(o, mastodon.StatusContext(None, PROV), "f", 1),
+        lambda o: mastodon_status.normalise_mastodon_item(
+            o, mastodon_status.StatusContext(None, PROV), "f", 1
+        ),
     ),
     "reddit": (
         _first("written/reddit/doctorsuk_sample.ndjson"),
