@@ -345,7 +345,9 @@ def _load_halves(results: Path, variant: str) -> dict[str, Any]:
 
     parts = sorted(results.glob(f"ckpt_{variant}_*.safetensors"))
     if not parts:
-        raise SystemExit(f"no checkpoint of {variant!r} in {results} (only the best two come back)")
+        raise SystemExit(
+            f"no checkpoint of {variant!r} in {results} (only the best {KEEP_CHECKPOINTS} come back)"
+        )
     state: dict[str, Any] = {}
     for p in parts:
         state.update({k: v.float() for k, v in load_file(str(p)).items()})

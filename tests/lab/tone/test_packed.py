@@ -57,17 +57,19 @@ def test_a_variant_trained_from_the_pack_becomes_a_model(
     pack: Path, tiny_datasets: Path, tiny_encoder_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(packed.VARIANTS, "tiny-a", {"epochs": 1.0})
-    monkeypatch.setitem(packed.VARIANTS, "tiny-b", {"epochs": 1.0, "lr": 1e-4, "corpus_cap": False})
-    monkeypatch.setitem(packed.VARIANTS, "tiny-c", {"epochs": 2.0, "tweet_repeat": 2})
+    monkeypatch.setitem(
+        packed.VARIANTS, "tiny-b", {"epochs": 2.0, "lr": 1e-4, "corpus_cap": False, "tweet_repeat": 2}
+    )
+    monkeypatch.setattr(packed, "KEEP_CHECKPOINTS", 1)  # the merge here keeps the best one of the two
     results = tmp_path / "results"
     argv = ["run", "--pack", str(pack), "--out", str(results), "--work-dir", str(tmp_path / "work")]
-    # two processes: tiny-a and tiny-c in one, tiny-b in the other; the variants travel with --define
-    assert packed.main([*argv, "--variants", "tiny-a,tiny-b,tiny-c", "--processes", "2"]) == 0
+    # two processes, one variant each; the variants travel with --define
+    assert packed.main([*argv, "--variants", "tiny-a,tiny-b", "--processes", "2"]) == 0
     rows = json.loads((results / packed.RESULTS_JSON).read_text())
-    assert sorted(rows) == ["tiny-a", "tiny-b", "tiny-c"]
-    assert rows["tiny-c"]["config"]["tweet_repeat"] == 2 and rows["tiny-c"]["steps"] > rows["tiny-a"]["steps"]
-    # only the best two by the device score keep a checkpoint, each in two halves
-    best = sorted(rows, key=lambda n: -rows[n]["device_score"]["score"])[:2]
+    assert sorted(rows) == ["tiny-a", "tiny-b"]
+    assert rows["tiny-b"]["config"]["tweet_repeat"] == 2 and rows["tiny-b"]["steps"] > rows["tiny-a"]["steps"]
+    # only the best by the device score keeps a checkpoint, in two halves
+    best = sorted(rows, key=lambda n: -rows[n]["device_score"]["score"])[:1]
     kept = {p.name for p in results.glob("ckpt_*")}
     assert kept == {f"ckpt_{n}_{part}.safetensors" for n in best for part in "ab"}
     with pytest.raises(SystemExit, match="unknown"):
@@ -90,6 +92,6 @@ def test_a_variant_trained_from_the_pack_becomes_a_model(
         ["We could extend clinic hours on Saturdays."]
     )
     assert scores[0].tone in {"constructive", "neutral", "hostile"}
-    with pytest.raises(SystemExit, match="only the best two"):
+    with pytest.raises(SystemExit, match="only the best"):
         worst = next(n for n in rows if n not in best)
         packed.import_variant(results, worst, tmp_path / "nothing")
