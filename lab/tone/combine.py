@@ -57,18 +57,19 @@ class CheckProbs:
     civil: pd.DataFrame
     civil_p: np.ndarray
 
-    @classmethod
-    def of(cls, probs: Callable[[Sequence[str]], np.ndarray], ddir: Path) -> CheckProbs:
+    @staticmethod
+    def sets(ddir: Path) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+        """``contrast`` and ``civil``: each check set and its texts as the model reads them."""
         from lab.tone.checks import civil_criticism_all
         from lab.tone.checksets import contrast_posts
 
-        contrast, civil = contrast_posts(), civil_criticism_all(ddir)
-        return cls(
-            contrast,
-            probs([prepare_text(t) for t in contrast["text"]]),
-            civil,
-            probs([prepare_text(t) for t in civil["text"]]),
-        )
+        frames = {"contrast": contrast_posts(), "civil": civil_criticism_all(ddir)}
+        return {name: (df, [prepare_text(t) for t in df["text"]]) for name, df in frames.items()}
+
+    @classmethod
+    def of(cls, probs: Callable[[Sequence[str]], np.ndarray], ddir: Path) -> CheckProbs:
+        (contrast, contrast_texts), (civil, civil_texts) = cls.sets(ddir).values()
+        return cls(contrast, probs(contrast_texts), civil, probs(civil_texts))
 
 
 def _features(p: np.ndarray, use_c3: bool, heads: Sequence[str], texts: Sequence[str] | None) -> np.ndarray:

@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from lab.tone.data import best_threshold
 from lab.tone.finetune import FinetuneConfig, TaskData, predict
-from lab.tone.stage import HEADS, ValSets, shape_task, train_stage
+from lab.tone.stage import HEADS, ValSets, epoch_scores, shape_task, train_stage
 
 PACK_META = "pack.json"
 PACK_ARRAYS = "pack.npz"
@@ -87,19 +88,11 @@ def _unflat(flat: np.ndarray, offsets: np.ndarray) -> list[list[int]]:
     return [values[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
-def _check_texts(ddir: Path) -> dict[str, list[str]]:
-    from lab.tone.checks import civil_criticism_all
-    from lab.tone.checksets import contrast_posts
-    from models.tone_base import prepare_text
-
-    frames = {"contrast": contrast_posts(), "civil": civil_criticism_all(ddir)}
-    return {name: [prepare_text(t) for t in df["text"]] for name, df in frames.items()}
-
-
 def write_pack(ddir: Path, enc_dir: Path, out: Path, limit: int | None = None) -> dict[str, Any]:
     """Tokenise every corpus, the validation and check sets; copy the encoder in float16."""
     from transformers import AutoTokenizer
 
+    from lab.tone.combine import CheckProbs
     from lab.tone.corpora import attribute_corpora
     from lab.tone.data import load_data
     from lab.tone.finetune import window
@@ -117,7 +110,7 @@ def write_pack(ddir: Path, enc_dir: Path, out: Path, limit: int | None = None) -
     for name, (ids, targets) in val.items():
         arrays[f"val_{name}_ids"], arrays[f"val_{name}_off"] = _flat(ids)
         arrays[f"val_{name}_targets"] = targets
-    for name, texts in _check_texts(ddir).items():
+    for name, (_, texts) in CheckProbs.sets(ddir).items():
         ids = [window(x, EVAL_MAX_LENGTH, None) for x in token_ids(tok, texts)]
         arrays[f"chk_{name}_ids"], arrays[f"chk_{name}_off"] = _flat(ids)
     out.mkdir(parents=True, exist_ok=True)
@@ -172,9 +165,6 @@ def read_pack(pack: Path) -> tuple[dict[str, Any], list[TaskData], ValSets, dict
 def device_score(val: ValSets, probs: dict[str, np.ndarray]) -> dict[str, float]:
     """What ``run`` ranks variants by: the mean over heads of their mean validation ROC-AUC, and the best
     TweetEval macro-F1 of the hostile head (the combination is fitted afterwards, where the data is)."""
-    from lab.tone.data import best_threshold
-    from lab.tone.stage import epoch_scores
-
     scores = epoch_scores({n: (val[n][1], p) for n, p in probs.items()})
     per_head = [
         float(np.mean([v for k, v in scores.items() if k.endswith(f"/{h}") and v is not None]))
@@ -187,19 +177,17 @@ def device_score(val: ValSets, probs: dict[str, np.ndarray]) -> dict[str, float]
     return {"mean_head_auc": mean_auc, "tweeteval_macro_f1": float(te_f1), "score": (mean_auc + te_f1) / 2}
 
 
-def _save_halves(state: dict[str, Any], out: Path, stem: str) -> list[Path]:
+def _save_halves(state: dict[str, Any], out: Path, stem: str) -> None:
     """``state`` in float16, in two files of about half the size each."""
     from safetensors.torch import save_file
 
     names = sorted(state)
     sizes = np.cumsum([state[k].numel() for k in names])
     cut = int(np.searchsorted(sizes, sizes[-1] / 2))
-    paths = []
     for part, keys in (("a", names[: cut + 1]), ("b", names[cut + 1 :])):
-        path = out / f"{stem}_{part}.safetensors"
-        save_file({k: state[k].half().contiguous().cpu() for k in keys}, str(path))
-        paths.append(path)
-    return paths
+        save_file(
+            {k: state[k].half().contiguous().cpu() for k in keys}, str(out / f"{stem}_{part}.safetensors")
+        )
 
 
 class Results:
@@ -376,22 +364,21 @@ def compare(results: Path, ddir: Path) -> list[dict[str, Any]]:
     from lab.tone.checks import head_metrics
     from lab.tone.combine import CheckProbs, choose_constructive
     from lab.tone.corpora import attribute_corpora
-    from lab.tone.data import best_threshold, load_data
-    from lab.tone.train import validation_targets
+    from lab.tone.data import load_data
+    from lab.tone.train import hostile_threshold, validation_targets
 
     rows = json.loads((results / RESULTS_JSON).read_text())
     arrays = np.load(results / RESULTS_NPZ)
     limit = next(iter(rows.values()))["pack_limit"]  # the rows the pack was made of
     data, corpora = load_data(ddir, limit), attribute_corpora(ddir, limit)
-    base = CheckProbs.of(lambda texts: np.zeros((len(texts), len(HEADS))), ddir)
+    (contrast, _), (civil, _) = CheckProbs.sets(ddir).values()
+    targets = validation_targets(data, corpora)
     out = []
     for name in rows:
         probs = {k.split("/val_", 1)[1]: arrays[k] for k in arrays.files if k.startswith(f"{name}/val_")}
-        checks = replace(base, contrast_p=arrays[f"{name}/chk_contrast"], civil_p=arrays[f"{name}/chk_civil"])
-        heads, _ = head_metrics(HEADS, validation_targets(data, corpora), probs)
-        t_hos, te_f1 = best_threshold(
-            data.te_val["y"].to_numpy(), probs["tweeteval"][:, HEADS.index("hostile")], "macro_f1"
-        )
+        checks = CheckProbs(contrast, arrays[f"{name}/chk_contrast"], civil, arrays[f"{name}/chk_civil"])
+        heads, _ = head_metrics(HEADS, targets, probs)
+        t_hos, te_f1 = hostile_threshold(data, probs)
         chosen = choose_constructive(data, probs, checks, t_hos, log=log)
         out.append(
             {
